@@ -1,0 +1,45 @@
+# `make setup` builds .venv (idempotent: redone only when pyproject.toml changes) and fetches Fashion-MNIST
+# where it can; every other target runs setup first. Overrides go through ARGS, e.g.
+#   make train-sngan ARGS="--model.max_g_steps 2000 --trainer.precision bf16-mixed"
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FMNIST := /usr/share/datasets/fashion-mnist
+ARGS ?=
+
+.PHONY: setup data test train-wgan train-wgan-gp train-sngan train-r1 train-toy clean-venv
+
+setup: $(STAMP) data
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+# Debian ships the full Fashion-MNIST; without root or apt the data module downloads it on first use.
+data:
+	@if [ ! -d $(FMNIST) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+		|| echo "note: apt-get could not install dataset-fashion-mnist; the data module will try a download"; \
+	fi
+
+test: setup
+	$(BIN)/pytest -q
+
+train-wgan: setup
+	$(BIN)/lightning-gans fit --config experiments/wgan.yaml $(ARGS)
+
+train-wgan-gp: setup
+	$(BIN)/lightning-gans fit --config experiments/wgan_gp.yaml $(ARGS)
+
+train-sngan: setup
+	$(BIN)/lightning-gans fit --config experiments/sngan.yaml $(ARGS)
+
+train-r1: setup
+	$(BIN)/lightning-gans fit --config experiments/r1gan.yaml $(ARGS)
+
+train-toy: setup
+	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp_ring8.yaml $(ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

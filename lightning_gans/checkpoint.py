@@ -1,0 +1,62 @@
+"""Periodic checkpoints counted in generator steps, written atomically, and a check of a file before resuming."""
+
+import os
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+from lightning_gans.errors import ConfigError
+
+
+class GANCheckpoint(pl.Callback):
+    """Writes `last.ckpt` and `g<step>.ckpt` into `dirpath` every `every_n_g_steps` generator steps and at the
+    end of training. Lightning's ModelCheckpoint counts optimizer steps, which mixes D and G updates."""
+
+    def __init__(self, dirpath: str | None = None, every_n_g_steps: int = 1000):
+        if every_n_g_steps < 1:
+            raise ConfigError(f"checkpoint.every_n_g_steps={every_n_g_steps!r} is invalid: use an integer >= 1")
+        self.dirpath = dirpath
+        self.every_n_g_steps = every_n_g_steps
+        self._saved_at = None
+
+    def setup(self, trainer, pl_module, stage):
+        if self.dirpath is None:
+            self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = pl_module.g_step
+        if step != self._saved_at and step % self.every_n_g_steps == 0 and step > 0:
+            self.save(trainer, f"g{step:07d}.ckpt")
+
+    def on_train_end(self, trainer, pl_module):
+        if pl_module.g_step != self._saved_at:
+            self.save(trainer, None)
+
+    def save(self, trainer, periodic_name):
+        """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename."""
+        self._saved_at = trainer.lightning_module.g_step
+        last = Path(self.dirpath) / "last.ckpt"
+        tmp = last.with_suffix(".ckpt.tmp")
+        trainer.save_checkpoint(tmp)
+        if trainer.is_global_zero:
+            if periodic_name:
+                (last.parent / periodic_name).unlink(missing_ok=True)
+                os.link(tmp, last.parent / periodic_name)
+            os.replace(tmp, last)
+        trainer.strategy.barrier("lightning_gans_checkpoint")
+
+
+def check_checkpoint(path: str) -> None:
+    """Raise a one-line ConfigError unless `path` is a readable lightning-gans checkpoint."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"checkpoint {path} not found: pass an existing .ckpt file or --ckpt_path last")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # a truncated zip, random bytes and a foreign pickle all land here
+        raise ConfigError(
+            f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}): resume from another file in its "
+            "checkpoints/ directory"
+        ) from None
+    if not isinstance(checkpoint, dict) or "lightning_gans" not in checkpoint or "state_dict" not in checkpoint:
+        raise ConfigError(f"checkpoint {path} was not written by lightning-gans: pass a checkpoint of a lightning-gans run")

@@ -1,0 +1,118 @@
+"""`lightning-gans fit --config experiments/<technique>.yaml`: LightningCLI with run directories and one-line errors.
+
+A run writes to `<runs_root>/<technique>/<run_name>/`: config.yaml, metrics.csv, checkpoints/, samples/.
+A new run never writes into an existing directory; `--ckpt_path last --run_name NAME` resumes one.
+"""
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from jsonargparse import ArgumentError
+from pytorch_lightning.cli import LightningCLI
+
+from lightning_gans.checkpoint import GANCheckpoint, check_checkpoint
+from lightning_gans.data import GANDataModule
+from lightning_gans.errors import ConfigError
+from lightning_gans.samples import SampleGrid
+from lightning_gans.technique import TECHNIQUES, GANTechnique
+
+RUN_DIR_ENV = "LIGHTNING_GANS_RUN_DIR"  # hands rank 0's run directory to the processes DDP launches
+
+
+def is_launching_process() -> bool:
+    """True in the process a user started; False in ranks that a DDP launcher (Lightning, torchrun, SLURM) made."""
+    return all(os.environ.get(key, "0") == "0" for key in ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID"))
+
+
+def technique_name(class_path: str) -> str:
+    class_name = class_path.rsplit(".", 1)[-1]
+    for name, technique in TECHNIQUES.items():
+        if technique.__name__ == class_name:
+            return name
+    raise ConfigError(
+        f"model={class_path!r} is not a known technique: choose one of {', '.join(t.__name__ for t in TECHNIQUES.values())}"
+    )
+
+
+class GANCLI(LightningCLI):
+    def __init__(self, args=None, run=True):
+        super().__init__(
+            GANTechnique,
+            GANDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False},  # GANCheckpoint counts G steps
+            parser_kwargs={"exit_on_error": False, **{cmd: {"exit_on_error": False} for cmd in ("fit", "validate", "test", "predict")}},
+            auto_configure_optimizers=False,
+            args=args,
+            run=run,
+        )
+
+    def add_arguments_to_parser(self, parser):
+        parser.add_argument("--run_name", type=str | None, default=None, help="Run directory name (default: a timestamp)")
+        parser.add_argument("--runs_root", type=str, default="runs", help="Runs go to <runs_root>/<technique>/<run_name>")
+        parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(SampleGrid, "samples")
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+
+    def parse_arguments(self, parser, args):
+        super().parse_arguments(parser, args)
+        config = self.config[self.config.subcommand]
+        if config.get("ckpt_path"):
+            config.ckpt_path = self.resolve_checkpoint(config)
+            check_checkpoint(config.ckpt_path)
+
+    def resolve_checkpoint(self, config) -> str:
+        if config.ckpt_path != "last":
+            return config.ckpt_path
+        if not config.run_name:
+            raise ConfigError("--ckpt_path last needs the run to resume: add --run_name NAME (a directory under runs/<technique>/)")
+        return str(self.run_dir(config, technique_name(config.model.class_path)) / "checkpoints" / "last.ckpt")
+
+    @staticmethod
+    def run_dir(config, technique: str) -> Path:
+        return Path(config.runs_root) / technique / config.run_name
+
+    def before_instantiate_classes(self):
+        config = self.config[self.subcommand]
+        technique = technique_name(config.model.class_path)
+        if config.get("ckpt_path"):
+            run_dir = Path(config.ckpt_path).resolve().parent.parent
+            self.save_config_callback = None  # the run's config.yaml is already there
+        elif not is_launching_process() and os.environ.get(RUN_DIR_ENV):
+            run_dir = Path(os.environ[RUN_DIR_ENV])
+        else:
+            config.run_name = config.run_name or time.strftime("%Y%m%d-%H%M%S")
+            run_dir = self.run_dir(config, technique)
+            if is_launching_process():
+                if run_dir.exists():
+                    raise ConfigError(
+                        f"run directory {run_dir} already exists: choose another --run_name, or resume it with "
+                        f"--run_name {config.run_name} --ckpt_path last"
+                    )
+                run_dir.mkdir(parents=True)
+                os.environ[RUN_DIR_ENV] = str(run_dir)
+        config.trainer.default_root_dir = str(run_dir)
+        if config.trainer.logger in (None, True):
+            config.trainer.logger = {
+                "class_path": "pytorch_lightning.loggers.CSVLogger",
+                "init_args": {"save_dir": str(run_dir), "name": "", "version": ""},
+            }
+
+
+def one_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
+def main(args=None) -> None:
+    try:
+        GANCLI(args=args)
+    except (ConfigError, ArgumentError) as error:
+        sys.exit(f"lightning-gans: error: {one_line(error)}")
+
+
+if __name__ == "__main__":
+    main()

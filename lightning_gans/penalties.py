@@ -1,0 +1,69 @@
+"""Regularisers of the critic D: gradient penalties, CT-GAN's consistency term and WGAN's weight clipping.
+
+The penalties return unweighted means that keep their graph (create_graph=True), so the techniques can weight
+them and backpropagate into D's parameters. Input gradients are taken of the float32 sum of D's scores, which
+keeps them accurate under autocast; since no critic mixes samples, row i of that gradient is grad D(x_i).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def _input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool) -> torch.Tensor:
+    """(N, prod(sample shape)) float32: row i is grad_x D(x_i), the gradient of sum_j D(x_j) w.r.t. x_i."""
+    x = x.detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=create_graph)
+    return gradients.flatten(1).float()
+
+
+def gradient_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, one_sided: bool = False
+) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): mean over x_hat = a real + (1 - a) fake, a ~ U[0, 1] per sample, of
+    (||grad D(x_hat)||_2 - 1)^2, or with `one_sided` (Petzka et al. 2018) of max(0, ||grad D(x_hat)||_2 - 1)^2.
+    a is drawn with torch.rand on real's device and dtype; real and fake are detached."""
+    real, fake = real.detach(), fake.detach()
+    alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1), device=real.device, dtype=real.dtype)
+    interpolates = alpha * real + (1 - alpha) * fake
+    excess = _input_gradients(critic, interpolates, create_graph=True).norm(dim=1) - 1
+    if one_sided:
+        excess = F.relu(excess)
+    return excess.pow(2).mean()
+
+
+def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): mean over real samples x of ||grad D(x)||_2^2."""
+    return _input_gradients(critic, real, create_graph=True).pow(2).sum(dim=1).mean()
+
+
+def r2_penalty(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
+    """R2 (Mescheder et al. 2018): mean over generated samples x of ||grad D(x)||_2^2."""
+    return _input_gradients(critic, fake, create_graph=True).pow(2).sum(dim=1).mean()
+
+
+def critic_gradient_norm(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """(N,) ||grad D(x_i)||_2 per sample, without a graph: a diagnostic of D's empirical Lipschitz constant."""
+    with torch.enable_grad():  # diagnostics may run under no_grad
+        return _input_gradients(critic, x, create_graph=False).norm(dim=1)
+
+
+def consistency_term(
+    critic: nn.Module, real: torch.Tensor, margin: float = 0.2, penultimate_weight: float = 0.1
+) -> torch.Tensor:
+    """CT-GAN's consistency term (Wei et al. 2018, squared distances as in the authors' code): two passes of the
+    critic in train mode, whose dropout makes them differ, give scores s1, s2 and penultimate features f1, f2 of
+    the same real batch; returns mean(max(0, (s1 - s2)^2 + penultimate_weight * mean_k((f1_k - f2_k)^2) - margin)).
+    The critic needs `features`, `head` and dropout > 0, else the term is 0."""
+    real = real.detach()
+    features_1, features_2 = critic.features(real), critic.features(real)
+    scores_1, scores_2 = critic.head(features_1).squeeze(1).float(), critic.head(features_2).squeeze(1).float()
+    feature_distance = (features_1.float() - features_2.float()).pow(2).mean(dim=1)
+    return F.relu((scores_1 - scores_2).pow(2) + penultimate_weight * feature_distance - margin).mean()
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, c: float) -> None:
+    """WGAN weight clipping (Arjovsky et al. 2017, algorithm 1): w <- clip(w, -c, c) for every parameter, in place."""
+    for parameter in module.parameters():
+        parameter.clamp_(-c, c)

@@ -1,0 +1,58 @@
+"""Sample grids from a fixed latent batch, written as PNG files while training."""
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torchvision.utils import save_image
+
+
+def points_to_image(points: torch.Tensor, extent: float = 5.0, size: int = 256) -> torch.Tensor:
+    """A 2-D sample as a (1, size, size) density image over [-extent, extent]^2, for toy data."""
+    histogram, _ = torch.histogramdd(
+        points.float().cpu(), bins=[size, size], range=[-extent, extent, -extent, extent]
+    )
+    image = histogram.T.flip(0)  # x to the right, y up
+    return (image / image.max().clamp(min=1)).sqrt().unsqueeze(0)
+
+
+class SampleGrid(pl.Callback):
+    """Every `every_n_g_steps` generator steps, rank 0 writes `samples/g<step>.png` from a fixed z.
+
+    The z batch is drawn from its own seeded generator, so grids of different steps, runs and techniques
+    show the same latent codes and training's RNG stream is untouched."""
+
+    def __init__(self, every_n_g_steps: int = 500, num_samples: int = 64, seed: int = 0, dirpath: str | None = None):
+        self.every_n_g_steps = every_n_g_steps
+        self.num_samples = num_samples
+        self.seed = seed
+        self.dirpath = dirpath
+        self._written_at = None
+
+    def setup(self, trainer, pl_module, stage):
+        if self.dirpath is None:
+            self.dirpath = str(Path(trainer.default_root_dir) / "samples")
+
+    def fixed_latents(self, latent_dim: int) -> torch.Tensor:
+        return torch.randn(self.num_samples, latent_dim, generator=torch.Generator().manual_seed(self.seed))
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = pl_module.g_step
+        if step % self.every_n_g_steps == 0 and step != self._written_at:
+            self.write(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module):
+        if pl_module.g_step != self._written_at:
+            self.write(trainer, pl_module)
+
+    def write(self, trainer, pl_module):
+        self._written_at = pl_module.g_step
+        if not trainer.is_global_zero:
+            return
+        samples = pl_module.sample(self.fixed_latents(pl_module.hparams.latent_dim)).float().cpu()
+        path = Path(self.dirpath) / f"g{pl_module.g_step:07d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if samples.ndim == 2:
+            save_image(points_to_image(samples), path)
+        else:
+            save_image(samples, path, nrow=int(self.num_samples**0.5), normalize=True, value_range=(-1, 1))

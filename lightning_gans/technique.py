@@ -1,0 +1,238 @@
+"""The training loop every technique shares: `n_critic` critic steps, then one generator step.
+
+A technique subclass reads as its paper's algorithm box: it sets its loss and optimiser defaults and
+extends `critic_loss` with its regularisers (and `after_critic_step` where the paper acts on the weights).
+Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G,
+the budget in generator steps and kimg, step logging, and the state a bit-exact resume needs.
+
+Batches come from an infinite stream positioned by `images_seen` (see `data.InfiniteBatchStream`), so one
+`training_step` is one critic step on one real batch.
+"""
+
+import copy
+import time
+from typing import Optional
+
+import pytorch_lightning as pl
+import torch
+
+from lightning_gans import distributed
+from lightning_gans.errors import require
+from lightning_gans.losses import build_loss
+from lightning_gans.networks import build_networks
+from lightning_gans.penalties import critic_gradient_norm
+
+PROGRESS_BAR_KEYS = {"loss/d", "loss/g", "progress/g_step", "progress/kimg", "perf/img_per_s"}
+TECHNIQUES: dict[str, type] = {}
+OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
+
+
+class GANTechnique(pl.LightningModule):
+    """Base class of every technique; `name` is the run-directory name under `runs/`."""
+
+    name = "gan"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        TECHNIQUES[cls.name] = cls
+
+    def __init__(
+        self,
+        data_shape: tuple[int, ...] = (1, 32, 32),
+        architecture: str = "cnn",
+        width: Optional[int] = None,
+        latent_dim: int = 128,
+        loss: str = "hinge",
+        label_smoothing: float = 0.0,
+        optimizer: str = "adam",
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas: tuple[float, float] = (0.0, 0.9),
+        n_critic: int = 1,
+        ema_decay: float = 0.999,
+        max_g_steps: Optional[int] = None,
+        max_kimg: Optional[float] = None,
+        spectral_norm: bool = False,
+        n_power_iterations: int = 1,
+        critic_dropout: float = 0.0,
+        channels_last: bool = False,
+        diagnostics_every: int = 50,
+    ):
+        """
+        Args:
+            data_shape: shape of one sample, (C, H, W) or (2,); the CLI links it from the data module.
+            architecture: network family from `networks.ARCHITECTURES` (cnn, resnet, mlp).
+            width: base channel count (MLP: hidden units); None takes the paper's value.
+            optimizer: adam or rmsprop; `betas` apply to adam only.
+            lr_g, lr_d: generator and critic learning rates (unequal values give TTUR, Heusel et al. 2017).
+            n_critic: critic updates per generator update.
+            ema_decay: decay of the exponential moving average of G used for samples and evaluation.
+            max_g_steps, max_kimg: training budget in generator steps and in thousands of real images
+                shown to D (summed over processes); training stops at whichever comes first.
+            diagnostics_every: every this many G steps, log D's input-gradient norm at real and fake points.
+        """
+        super().__init__()
+        require(n_critic >= 1, "model.n_critic", n_critic, "use an integer >= 1")
+        for key, lr in (("model.lr_g", lr_g), ("model.lr_d", lr_d)):
+            require(lr > 0, key, lr, "learning rates must be > 0")
+        require(all(0 <= b < 1 for b in betas), "model.betas", betas, "each beta must be in [0, 1)")
+        require(0 <= ema_decay < 1, "model.ema_decay", ema_decay, "use a value in [0, 1), e.g. 0.999")
+        require(optimizer in OPTIMIZERS, "model.optimizer", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
+        require(max_g_steps is None or max_g_steps >= 1, "model.max_g_steps", max_g_steps, "use >= 1 or null")
+        require(max_kimg is None or max_kimg > 0, "model.max_kimg", max_kimg, "use > 0 or null")
+        require(diagnostics_every >= 1, "model.diagnostics_every", diagnostics_every, "use an integer >= 1")
+        self.save_hyperparameters()
+        # Under LightningCLI the saved values are the config's; keep what a subclass resolved (SNGAN's n_critic).
+        self.hparams.n_critic = n_critic
+        self.automatic_optimization = False
+
+        self.generator, self.critic = build_networks(
+            architecture, tuple(data_shape), latent_dim, width=width, spectral_norm=spectral_norm,
+            n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
+        )
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.adversarial = build_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+        # Progress counters, saved with the checkpoint; images_seen also positions the data stream.
+        self.d_step = 0
+        self.g_step = 0
+        self.images_seen = 0
+        self._last_g_step_time: Optional[float] = None
+        self._images_at_last_g_step = 0
+
+    # ----------------------------------------------------------------------------------------- the loop
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it."""
+        real_scores, fake_scores = self.critic(real), self.critic(fake)
+        terms = {"loss/d": self.adversarial.discriminator(real_scores, fake_scores)}
+        if self.adversarial.estimates_wasserstein:
+            terms["critic/wasserstein"] = (real_scores.float().mean() - fake_scores.float().mean()).detach()
+        return terms
+
+    def generator_loss(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss/g": self.adversarial.generator(self.critic(fake))}
+
+    def after_critic_step(self) -> None:
+        """Called after each critic update (WGAN clips the weights here)."""
+
+    def training_step(self, real: torch.Tensor, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        real = self._memory_format(real)
+        batch_size = real.shape[0]
+
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generator(self.sample_latents(batch_size))
+            terms = self.critic_loss(real, fake)
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(terms["loss/d"])
+            opt_d.step()
+        self.after_critic_step()
+        self.d_step += 1
+        self.images_seen += batch_size * self.trainer.world_size
+
+        if self.d_step % self.hparams.n_critic:
+            self.log_terms(terms)
+            return
+        with self.toggled_optimizer(opt_g):
+            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size)))
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(g_terms["loss/g"])
+            opt_g.step()
+        self.update_ema()
+        self.g_step += 1
+        terms.update(g_terms)
+        if self.g_step % self.hparams.diagnostics_every == 0:
+            terms.update(self.critic_diagnostics(real, fake))
+        self.log_terms({**terms, **self.progress()})
+        if self.budget_reached():
+            self.trainer.should_stop = True
+
+    # --------------------------------------------------------------------------------------- mechanics
+    def sample_latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = self.hparams.ema_decay
+        for ema_param, param in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            ema_param.lerp_(param, 1.0 - decay)
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, ema: bool = True) -> torch.Tensor:
+        """Images (or points) for latent codes `z`, from the EMA generator by default, in eval mode."""
+        generator = self.generator_ema if ema else self.generator
+        was_training = generator.training
+        generator.eval()
+        out = generator(z.to(self.device))
+        generator.train(was_training)
+        return out
+
+    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D's input-gradient norm at real, fake and interpolated points: the empirical Lipschitz signal.
+
+        Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks."""
+        self.critic.eval()
+        mix = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype)
+        norms = {
+            f"critic/grad_norm_{name}": critic_gradient_norm(self.critic, points).mean()
+            for name, points in (("real", real), ("fake", fake), ("interp", torch.lerp(fake, real, mix)))
+        }
+        self.critic.train()
+        return norms
+
+    def budget_reached(self) -> bool:
+        max_g_steps, max_kimg = self.hparams.max_g_steps, self.hparams.max_kimg
+        return (max_g_steps is not None and self.g_step >= max_g_steps) or (
+            max_kimg is not None and self.images_seen >= max_kimg * 1000
+        )
+
+    def log_terms(self, terms: dict) -> None:
+        shown = {key: value for key, value in terms.items() if key in PROGRESS_BAR_KEYS}
+        self.log_dict(shown, prog_bar=True)
+        self.log_dict({key: value for key, value in terms.items() if key not in shown})
+
+    def progress(self) -> dict[str, float]:
+        now = time.perf_counter()
+        progress = {"progress/g_step": float(self.g_step), "progress/kimg": self.images_seen / 1000}
+        if self._last_g_step_time is not None:
+            seconds = now - self._last_g_step_time
+            progress["perf/img_per_s"] = (self.images_seen - self._images_at_last_g_step) / max(seconds, 1e-9)
+        self._last_g_step_time, self._images_at_last_g_step = now, self.images_seen
+        return progress
+
+    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
+
+    # ------------------------------------------------------------------------------------ Lightning hooks
+    def configure_optimizers(self):
+        hp = self.hparams
+        optimizer_class = OPTIMIZERS[hp.optimizer]
+        kwargs = {"betas": tuple(hp.betas)} if hp.optimizer == "adam" else {}
+        return (
+            optimizer_class(self.generator.parameters(), lr=hp.lr_g, **kwargs),
+            optimizer_class(self.critic.parameters(), lr=hp.lr_d, **kwargs),
+        )
+
+    def setup(self, stage: str) -> None:
+        distributed.allow_partial_backward(self.trainer)
+
+    def teardown(self, stage: str) -> None:
+        distributed.release_process_group(self.trainer)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["lightning_gans"] = {
+            "d_step": self.d_step,
+            "g_step": self.g_step,
+            "images_seen": self.images_seen,
+            "rng": distributed.gather_rng_states(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint["lightning_gans"]
+        self.d_step, self.g_step, self.images_seen = state["d_step"], state["g_step"], state["images_seen"]
+        distributed.restore_rng_states(state["rng"])

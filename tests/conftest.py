@@ -1,0 +1,37 @@
+"""Shared test data: small Fashion-MNIST-format IDX files written by the tests themselves (no network)."""
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write `array` (uint8) in the IDX format of (Fashion-)MNIST, gzipped."""
+    header = struct.pack(">HBB", 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def write_fashion_mnist(root: Path, n_train: int, n_test: int = 64, seed: int = 0) -> Path:
+    """Blobs of random brightness on a dark background: enough structure for a GAN to start learning."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        yy, xx = np.mgrid[:28, :28]
+        centres = rng.uniform(8, 20, size=(n, 2, 1, 1))
+        radius = rng.uniform(3, 8, size=(n, 1, 1))
+        blobs = ((yy - centres[:, 0]) ** 2 + (xx - centres[:, 1]) ** 2 < radius**2) * rng.uniform(120, 255, (n, 1, 1))
+        write_idx(root / f"{split}-images-idx3-ubyte.gz", blobs.astype(np.uint8))
+        write_idx(root / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
+    return root
+
+
+@pytest.fixture(scope="session")
+def fashion_root(tmp_path_factory) -> Path:
+    """512 training images in Fashion-MNIST's on-disk format."""
+    return write_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), n_train=512)

@@ -1,0 +1,16 @@
+"""A callback for the DDP tests: every rank saves its own G and D weights at the end of training."""
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+
+
+class SaveRankWeights(pl.Callback):
+    def __init__(self, dirpath: str):
+        self.dirpath = dirpath
+
+    def on_train_end(self, trainer, pl_module):
+        Path(self.dirpath).mkdir(parents=True, exist_ok=True)
+        torch.save({k: v.detach().cpu() for k, v in pl_module.state_dict().items()},
+                   Path(self.dirpath) / f"rank{trainer.global_rank}.pt")
