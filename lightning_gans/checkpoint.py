@@ -52,7 +52,7 @@ def check_checkpoint(path: str) -> None:
     if not os.path.isfile(path):
         raise ConfigError(f"checkpoint {path} not found: pass an existing .ckpt file or --ckpt_path last")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated zip, random bytes and a foreign pickle all land here
         raise ConfigError(
             f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}): resume from another file in its "

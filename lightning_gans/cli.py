@@ -5,6 +5,7 @@ A new run never writes into an existing directory; `--ckpt_path last --run_name 
 """
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -86,14 +87,12 @@ class GANCLI(LightningCLI):
         else:
             config.run_name = config.run_name or time.strftime("%Y%m%d-%H%M%S")
             run_dir = self.run_dir(config, technique)
-            if is_launching_process():
-                if run_dir.exists():
-                    raise ConfigError(
-                        f"run directory {run_dir} already exists: choose another --run_name, or resume it with "
-                        f"--run_name {config.run_name} --ckpt_path last"
-                    )
-                run_dir.mkdir(parents=True)
-                os.environ[RUN_DIR_ENV] = str(run_dir)
+            if is_launching_process() and run_dir.exists():
+                raise ConfigError(
+                    f"run directory {run_dir} already exists: choose another --run_name, or resume it with "
+                    f"--run_name {config.run_name} --ckpt_path last"
+                )
+        self.run_directory = run_dir
         config.trainer.default_root_dir = str(run_dir)
         if config.trainer.logger in (None, True):
             config.trainer.logger = {
@@ -101,17 +100,44 @@ class GANCLI(LightningCLI):
                 "init_args": {"save_dir": str(run_dir), "name": "", "version": ""},
             }
 
+    def after_instantiate_classes(self):
+        # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
+        if is_launching_process():
+            self.datamodule.prepare_data()
+            self.run_directory.mkdir(parents=True, exist_ok=True)
+            os.environ[RUN_DIR_ENV] = str(self.run_directory)
+
 
 def one_line(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    """Condense an error (jsonargparse's span many lines) into one line naming the key and the fix."""
+    text = str(error)
+    lines = [re.sub(r"^- ", "", line.strip()) for line in text.splitlines() if line.strip()]
+    ours = next((line for line in lines if " is invalid: " in line), None)  # a ConfigError raised in a constructor
+    if ours:
+        return ours
+    keys = re.findall(r'Parser key "([^"]+)"', text)
+    key = ".".join(keys) or None
+    unknown = re.search(r"Option '([^']+)' is not accepted", text) or re.search(r"nrecognized arguments: (.+)", text)
+    if unknown:
+        name = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+        return f"unknown config key {name}: see `lightning-gans fit --help` for the keys"
+    given = re.search(r"Given value: (.+)", text[text.rfind("Parser key"):])
+    value = given.group(1) if given else "?"
+    if key == "model" and "import path" in text:
+        return f"model={value} is not a known technique: choose one of {', '.join(t.__name__ for t in TECHNIQUES.values())}"
+    if key:
+        return f"{key}={value} is invalid: see `lightning-gans fit --help` for what {key} accepts"
     return lines[0] if lines else type(error).__name__
 
 
 def main(args=None) -> None:
     try:
         GANCLI(args=args)
-    except (ConfigError, ArgumentError) as error:
-        sys.exit(f"lightning-gans: error: {one_line(error)}")
+    except (ConfigError, ArgumentError, ValueError) as error:
+        if type(error) is ValueError and " is invalid: " not in str(error):
+            raise  # not a user-fixable input: a bug worth its traceback
+        print(f"lightning-gans: error: {one_line(error)}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

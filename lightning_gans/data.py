@@ -298,6 +298,8 @@ def _fashion_mnist(root: Optional[str], train: bool, kind: str) -> torch.Tensor:
     holds its images, else from torchvision (downloaded into DOWNLOAD_ROOT on first use)."""
     split = "train" if train else "t10k"
     images_name, labels_name = f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"
+    require(root is None or _idx_path(Path(root), images_name) is not None, "data.root", root,
+            f"no Fashion-MNIST {images_name}(.gz) there: pass the directory that holds the IDX files")
     for directory in ([Path(root)] if root else []) + [Path(d) for d in FASHION_MNIST_DIRS]:
         if _idx_path(directory, images_name):
             path = _idx_path(directory, images_name if kind == "images" else labels_name)

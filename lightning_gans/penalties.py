@@ -17,16 +17,19 @@ def _input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool) -> 
     return gradients.flatten(1).float()
 
 
+def random_interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """a real + (1 - a) fake with a ~ U[0, 1] per sample (torch.rand on real's device and dtype), detached."""
+    alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1), device=real.device, dtype=real.dtype)
+    return alpha * real.detach() + (1 - alpha) * fake.detach()
+
+
 def gradient_penalty(
     critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, one_sided: bool = False
 ) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): mean over x_hat = a real + (1 - a) fake, a ~ U[0, 1] per sample, of
     (||grad D(x_hat)||_2 - 1)^2, or with `one_sided` (Petzka et al. 2018) of max(0, ||grad D(x_hat)||_2 - 1)^2.
     a is drawn with torch.rand on real's device and dtype; real and fake are detached."""
-    real, fake = real.detach(), fake.detach()
-    alpha = torch.rand(real.shape[0], *[1] * (real.ndim - 1), device=real.device, dtype=real.dtype)
-    interpolates = alpha * real + (1 - alpha) * fake
-    excess = _input_gradients(critic, interpolates, create_graph=True).norm(dim=1) - 1
+    excess = _input_gradients(critic, random_interpolates(real, fake), create_graph=True).norm(dim=1) - 1
     if one_sided:
         excess = F.relu(excess)
     return excess.pow(2).mean()

@@ -20,7 +20,7 @@ from lightning_gans import distributed
 from lightning_gans.errors import require
 from lightning_gans.losses import build_loss
 from lightning_gans.networks import build_networks
-from lightning_gans.penalties import critic_gradient_norm
+from lightning_gans.penalties import critic_gradient_norm, random_interpolates
 
 PROGRESS_BAR_KEYS = {"loss/d", "loss/g", "progress/g_step", "progress/kimg", "perf/img_per_s"}
 TECHNIQUES: dict[str, type] = {}
@@ -177,10 +177,9 @@ class GANTechnique(pl.LightningModule):
 
         Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks."""
         self.critic.eval()
-        mix = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype)
         norms = {
             f"critic/grad_norm_{name}": critic_gradient_norm(self.critic, points).mean()
-            for name, points in (("real", real), ("fake", fake), ("interp", torch.lerp(fake, real, mix)))
+            for name, points in (("real", real), ("fake", fake), ("interp", random_interpolates(real, fake)))
         }
         self.critic.train()
         return norms

@@ -228,3 +228,8 @@ def test_invalid_image_options_are_config_errors(arguments, key):
 def test_unknown_toy_distribution_lists_the_known_ones():
     with pytest.raises(ConfigError, match="ring8, grid25"):
         Toy2DDataModule("spiral")
+
+
+def test_explicit_root_without_idx_files_is_an_error_not_a_fallback(offline, tmp_path):
+    with pytest.raises(ConfigError, match="data.root=.*no Fashion-MNIST train-images-idx3-ubyte"):
+        load_images("fashion_mnist", str(tmp_path), True, 32)

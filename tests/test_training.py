@@ -60,3 +60,17 @@ def test_trains_and_resumes_on_the_same_trajectory(technique, kind, fashion_root
     assert any(not torch.equal(initial[k], expected["state_dict"][k]) for k in expected["state_dict"])
     for key, value in expected["state_dict"].items():
         assert torch.equal(actual["state_dict"][key], value), key
+
+
+@pytest.mark.parametrize("technique", TECHNIQUES)
+def test_bf16_mixed_and_channels_last_train_with_finite_losses(technique, fashion_root, tmp_path):
+    fit(f"experiments/{technique}.yaml", tmp_path, "bf16", "--model.width", "8", "--model.max_g_steps", "10",
+        "--model.diagnostics_every", "5", "--data.root", str(fashion_root), "--data.batch_size", "16",
+        "--trainer.precision", "bf16-mixed", "--model.channels_last", "true")
+    with open(tmp_path / technique / "bf16" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    logged = {key: float(row[key]) for row in rows for key in row if row[key] and "/" in key}
+    assert {"loss/d", "loss/g", "critic/grad_norm_real", "critic/grad_norm_interp"} <= set(logged)
+    assert all(math.isfinite(v) for v in logged.values())
+    checkpoint = torch.load(tmp_path / technique / "bf16" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())

@@ -1,0 +1,104 @@
+"""Images per second of SN-GAN (standard CNN, batch 64, 32x32x1, CPU) through the LightningModule, against the
+same networks, losses and EMA in a plain PyTorch loop in the same process. Reports both and their ratio.
+
+    .venv/bin/python benchmarks/throughput.py [--steps 30] [--precision 32-true|bf16-mixed]
+"""
+
+import argparse
+import time
+
+import pytorch_lightning as pl
+import torch
+
+from lightning_gans import SNGAN
+from lightning_gans.data import GANDataModule
+
+
+class RandomImages(GANDataModule):
+    """Fashion-MNIST-shaped uint8 noise: the benchmark measures compute, not data."""
+
+    data_shape = (1, 32, 32)
+
+    def __init__(self, batch_size: int):
+        super().__init__(batch_size=batch_size, seed=0, num_workers=0)
+
+    def load_train_samples(self):
+        return torch.randint(0, 256, (4096, *self.data_shape), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+
+
+class StepTimer(pl.Callback):
+    """Wall time of the training steps after `warmup` generator steps."""
+
+    def __init__(self, warmup: int):
+        self.warmup, self.start, self.images_at_start = warmup, None, 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.g_step == self.warmup and self.start is None:
+            self.start, self.images_at_start = time.perf_counter(), pl_module.images_seen
+
+    def images_per_second(self, pl_module):
+        return (pl_module.images_seen - self.images_at_start) / (time.perf_counter() - self.start)
+
+
+def lightning_images_per_second(batch_size, warmup, steps, precision):
+    pl.seed_everything(0, verbose=False)
+    model = SNGAN(max_g_steps=warmup + steps)
+    timer = StepTimer(warmup)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, precision=precision, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         callbacks=[timer])
+    trainer.fit(model, RandomImages(batch_size))
+    return timer.images_per_second(model)
+
+
+def plain_images_per_second(batch_size, warmup, steps, precision):
+    """The same critic step, generator step and EMA update as `GANTechnique.training_step`, without Lightning."""
+    pl.seed_everything(0, verbose=False)
+    model = SNGAN()  # only for its networks, loss and EMA: no Trainer involved
+    G, D, loss = model.generator, model.critic, model.adversarial
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.0, 0.9))
+    data = RandomImages(batch_size).train_samples
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    start = None
+    for step in range(warmup + steps):
+        if step == warmup:
+            start = time.perf_counter()
+        real = data[torch.randint(0, len(data), (batch_size,))].float() / 127.5 - 1
+        with autocast:
+            with torch.no_grad():
+                fake = G(torch.randn(batch_size, 128))
+            d_loss = loss.discriminator(D(real), D(fake))
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        D.requires_grad_(False)
+        with autocast:
+            g_loss = loss.generator(D(G(torch.randn(batch_size, 128))))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+        model.update_ema()
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    args = parser.parse_args()
+    torch.set_float32_matmul_precision("highest")
+    plain = plain_images_per_second(args.batch_size, args.warmup, args.steps, args.precision)
+    lightning = lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision)
+    print(f"SN-GAN CNN, batch {args.batch_size}, 32x32x1, {args.precision}, {torch.get_num_threads()} threads, "
+          f"{args.steps} G steps after {args.warmup} warm-up")
+    print(f"plain PyTorch loop : {plain:8.1f} img/s")
+    print(f"LightningModule    : {lightning:8.1f} img/s")
+    print(f"ratio Lightning / plain: {lightning / plain:.3f}")
+
+
+if __name__ == "__main__":
+    main()
