@@ -89,16 +89,17 @@ def main():
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
+    parser.add_argument("--rounds", type=int, default=2, help="alternate the two loops this many times")
     args = parser.parse_args()
-    torch.set_float32_matmul_precision("highest")
-    plain = plain_images_per_second(args.batch_size, args.warmup, args.steps, args.precision)
-    lightning = lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision)
+    plain, lightning = [], []
+    for _ in range(args.rounds):  # interleaved, so warm-up and machine noise fall on both sides
+        plain.append(plain_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
+        lightning.append(lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
     print(f"SN-GAN CNN, batch {args.batch_size}, 32x32x1, {args.precision}, {torch.get_num_threads()} threads, "
-          f"{args.steps} G steps after {args.warmup} warm-up")
-    print(f"plain PyTorch loop : {plain:8.1f} img/s")
-    print(f"LightningModule    : {lightning:8.1f} img/s")
-    print(f"ratio Lightning / plain: {lightning / plain:.3f}")
-
+          f"{args.steps} G steps after {args.warmup} warm-up, {args.rounds} interleaved rounds")
+    print(f"plain PyTorch loop : {' '.join(f'{v:7.1f}' for v in plain)}  mean {sum(plain) / len(plain):7.1f} img/s")
+    print(f"LightningModule    : {' '.join(f'{v:7.1f}' for v in lightning)}  mean {sum(lightning) / len(lightning):7.1f} img/s")
+    print(f"ratio Lightning / plain: {sum(lightning) / sum(plain):.3f}")
 
 if __name__ == "__main__":
     main()

@@ -21,8 +21,9 @@ from lightning_gans.errors import require
 from lightning_gans.losses import build_loss
 from lightning_gans.networks import build_networks
 from lightning_gans.penalties import critic_gradient_norm, random_interpolates
+from lightning_gans.stats import StatsWindow
 
-PROGRESS_BAR_KEYS = {"loss/d", "loss/g", "progress/g_step", "progress/kimg", "perf/img_per_s"}
+PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
 TECHNIQUES: dict[str, type] = {}
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
 
@@ -99,8 +100,8 @@ class GANTechnique(pl.LightningModule):
         self.d_step = 0
         self.g_step = 0
         self.images_seen = 0
-        self._last_g_step_time: Optional[float] = None
-        self._images_at_last_g_step = 0
+        self.stats = StatsWindow()
+        self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
 
     # ----------------------------------------------------------------------------------------- the loop
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -133,8 +134,8 @@ class GANTechnique(pl.LightningModule):
         self.d_step += 1
         self.images_seen += batch_size * self.trainer.world_size
 
+        self.stats.record(terms)
         if self.d_step % self.hparams.n_critic:
-            self.log_terms(terms)
             return
         with self.toggled_optimizer(opt_g):
             g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size)))
@@ -143,10 +144,10 @@ class GANTechnique(pl.LightningModule):
             opt_g.step()
         self.update_ema()
         self.g_step += 1
-        terms.update(g_terms)
+        self.stats.record(g_terms)
         if self.g_step % self.hparams.diagnostics_every == 0:
-            terms.update(self.critic_diagnostics(real, fake))
-        self.log_terms({**terms, **self.progress()})
+            self.stats.record(self.critic_diagnostics(real, fake))
+        self.report({**terms, **g_terms})
         if self.budget_reached():
             self.trainer.should_stop = True
 
@@ -190,19 +191,25 @@ class GANTechnique(pl.LightningModule):
             max_kimg is not None and self.images_seen >= max_kimg * 1000
         )
 
-    def log_terms(self, terms: dict) -> None:
-        shown = {key: value for key, value in terms.items() if key in PROGRESS_BAR_KEYS}
-        self.log_dict(shown, prog_bar=True)
-        self.log_dict({key: value for key, value in terms.items() if key not in shown})
-
-    def progress(self) -> dict[str, float]:
+    def report(self, terms: dict[str, torch.Tensor]) -> None:
+        """Progress bar every step; loggers every `trainer.log_every_n_steps` generator steps, with the window's
+        means (`StatsWindow`), the counters and img/s, at step = g_step."""
+        self.log("g_step", float(self.g_step), prog_bar=True, logger=False)
+        self.log("kimg", self.images_seen / 1000, prog_bar=True, logger=False)
+        self.log_dict({key: terms[key] for key in PROGRESS_BAR_KEYS}, prog_bar=True, logger=False)
         now = time.perf_counter()
-        progress = {"progress/g_step": float(self.g_step), "progress/kimg": self.images_seen / 1000}
-        if self._last_g_step_time is not None:
-            seconds = now - self._last_g_step_time
-            progress["perf/img_per_s"] = (self.images_seen - self._images_at_last_g_step) / max(seconds, 1e-9)
-        self._last_g_step_time, self._images_at_last_g_step = now, self.images_seen
-        return progress
+        if self._window_start is None:
+            self._window_start = (now, self.images_seen)
+        if self.g_step % self.trainer.log_every_n_steps and not self.budget_reached():
+            return
+        metrics = self.stats.flush(lambda t: self.trainer.strategy.reduce(t, reduce_op="mean"))
+        start_time, start_images = self._window_start
+        metrics.update({"progress/g_step": self.g_step, "progress/kimg": self.images_seen / 1000,
+                        "perf/img_per_s": (self.images_seen - start_images) / max(now - start_time, 1e-9)})
+        self._window_start = (now, self.images_seen)
+        for logger in self.loggers:
+            logger.log_metrics(metrics, step=self.g_step)
+        self.log("img/s", metrics["perf/img_per_s"], prog_bar=True, logger=False)
 
     def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x

@@ -1,0 +1,82 @@
+"""The paper options each do what they say inside a training run: CT-GAN, one-sided GP, R2 and lazy R1,
+weight clipping, EMA, the kimg budget, label smoothing and TTUR."""
+
+import csv
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, Toy2DDataModule
+
+
+def train(model, **trainer_kwargs):
+    pl.seed_everything(0, verbose=False)
+    trainer = pl.Trainer(**{"accelerator": "cpu", "devices": 1, "max_epochs": -1, "logger": False,
+                            "enable_checkpointing": False, "enable_progress_bar": False,
+                            "enable_model_summary": False, **trainer_kwargs})
+    trainer.fit(model, Toy2DDataModule("ring8", num_samples=4096, batch_size=64))
+    return model
+
+
+TOY = {"data_shape": (2,), "architecture": "mlp", "latent_dim": 2, "width": 32}
+
+
+def logged_rows(tmp_path, model):
+    logger = pl.loggers.CSVLogger(tmp_path, name="", version="")
+    train(model, logger=logger, log_every_n_steps=1)
+    with open(tmp_path / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_consistency_term_and_one_sided_gp_are_logged_and_trained(tmp_path):
+    model = WGANGP(**TOY, consistency_weight=2.0, critic_dropout=0.5, one_sided=True, n_critic=2, max_g_steps=5)
+    rows = logged_rows(tmp_path, model)
+    ct = [float(r["penalty/ct"]) for r in rows if r.get("penalty/ct")]
+    gp = [float(r["penalty/gp"]) for r in rows if r.get("penalty/gp")]
+    assert len(ct) == len(gp) == 5 and max(ct) > 0  # one row per generator step
+
+
+def test_lazy_r1_and_r2_run_every_interval_steps(tmp_path):
+    model = R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4, max_g_steps=12)
+    rows = logged_rows(tmp_path, model)
+    steps_with_r1 = [int(r["step"]) for r in rows if r.get("penalty/r1")]
+    steps_with_r2 = [int(r["step"]) for r in rows if r.get("penalty/r2")]
+    # Applied at critic steps 0, 4 and 8, which precede generator steps 1, 5 and 9; absent, not stale, elsewhere.
+    assert steps_with_r1 == steps_with_r2 == [1, 5, 9]
+    assert [int(r["step"]) for r in rows if r.get("loss/d")] == list(range(1, 13))
+
+
+def test_weight_clipping_bounds_every_critic_parameter_after_training():
+    model = train(WGAN(**TOY, clip_value=0.02, lr_d=1e-2, max_g_steps=3))
+    largest = max(p.abs().max().item() for p in model.critic.parameters())
+    assert largest == pytest.approx(0.02)
+
+
+def test_ema_follows_its_formula():
+    model = SNGAN(**TOY, ema_decay=0.9)
+    before = [p.clone() for p in model.generator_ema.parameters()]
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.add_(1.0)
+    model.update_ema()
+    for ema, old, new in zip(model.generator_ema.parameters(), before, model.generator.parameters()):
+        torch.testing.assert_close(ema, 0.9 * old + 0.1 * new)
+
+
+def test_kimg_budget_counts_real_images_shown_to_the_critic():
+    model = train(WGANGP(**TOY, n_critic=5, max_kimg=0.64))  # 640 images at batch 64: 10 critic steps, 2 G steps
+    assert (model.images_seen, model.d_step, model.g_step) == (640, 10, 2)
+
+
+def test_ttur_and_label_smoothing_reach_the_optimizers_and_the_loss():
+    model = R1GAN(**TOY, lr_g=1e-4, lr_d=4e-4, label_smoothing=0.1, max_g_steps=1)
+    train(model)
+    opt_g, opt_d = model.trainer.optimizers
+    assert (opt_g.param_groups[0]["lr"], opt_d.param_groups[0]["lr"]) == (1e-4, 4e-4)
+    scores = torch.zeros(4)
+    # With real target 0.9: 0.9 softplus(0) + 0.1 softplus(0) + softplus(0) = 2 log 2 whatever the smoothing, so
+    # probe at D(x) = 2: 0.9 softplus(-2) + 0.1 softplus(2) + softplus(0).
+    expected = 0.9 * torch.nn.functional.softplus(torch.tensor(-2.0)) + 0.1 * torch.nn.functional.softplus(
+        torch.tensor(2.0)) + torch.log(torch.tensor(2.0))
+    torch.testing.assert_close(model.adversarial.discriminator(scores + 2, scores), expected)
