@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 ARGS ?=
 
-.PHONY: setup data test train-wgan train-wgan-gp train-sngan train-r1 train-toy clean-venv
+.PHONY: setup data evaluator test train-wgan train-wgan-gp train-sngan train-r1 train-toy bench-fid clean-venv
 
 setup: $(STAMP) data
 
@@ -23,23 +23,31 @@ data:
 		|| echo "note: apt-get could not install dataset-fashion-mnist; the data module will try a download"; \
 	fi
 
+# The offline FID feature extractor of the image configs (fid.extractor: lenet-fmnist), trained once (~3 min on CPU).
+EVALUATOR := $${LIGHTNING_GANS_CACHE:-$$HOME/.cache/lightning_gans}/evaluators/classifier-fashion_mnist.pt
+evaluator: setup
+	@test -f "$(EVALUATOR)" || $(BIN)/lightning-gans train-evaluator --dataset fashion_mnist
+
 test: setup
 	$(BIN)/pytest -q
 
-train-wgan: setup
+train-wgan: evaluator
 	$(BIN)/lightning-gans fit --config experiments/wgan.yaml $(ARGS)
 
-train-wgan-gp: setup
+train-wgan-gp: evaluator
 	$(BIN)/lightning-gans fit --config experiments/wgan_gp.yaml $(ARGS)
 
-train-sngan: setup
+train-sngan: evaluator
 	$(BIN)/lightning-gans fit --config experiments/sngan.yaml $(ARGS)
 
-train-r1: setup
+train-r1: evaluator
 	$(BIN)/lightning-gans fit --config experiments/r1gan.yaml $(ARGS)
 
 train-toy: setup
 	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp_ring8.yaml $(ARGS)
+
+bench-fid: evaluator
+	$(BIN)/python benchmarks/fid.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -16,7 +16,11 @@ from pytorch_lightning.cli import LightningCLI
 from lightning_gans.checkpoint import GANCheckpoint, check_checkpoint
 from lightning_gans.data import GANDataModule
 from lightning_gans.errors import ConfigError
+from lightning_gans.evaluate import main as evaluate_command
+from lightning_gans.feature_extractor_classifier import train_evaluator_command
+from lightning_gans.metric_fid import FIDCallback
 from lightning_gans.samples import SampleGrid
+from lightning_gans.toy_metrics import ToyMetrics
 from lightning_gans.technique import TECHNIQUES, GANTechnique
 
 RUN_DIR_ENV = "LIGHTNING_GANS_RUN_DIR"  # hands rank 0's run directory to the processes DDP launches
@@ -44,7 +48,8 @@ class GANCLI(LightningCLI):
             GANDataModule,
             subclass_mode_model=True,
             subclass_mode_data=True,
-            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False},  # GANCheckpoint counts G steps
+            # GANCheckpoint counts G steps; evaluation callbacks run on G steps, not in a validation loop.
+            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False, "limit_val_batches": 0},
             parser_kwargs={"exit_on_error": False, **{cmd: {"exit_on_error": False} for cmd in ("fit", "validate", "test", "predict")}},
             auto_configure_optimizers=False,
             args=args,
@@ -56,6 +61,8 @@ class GANCLI(LightningCLI):
         parser.add_argument("--runs_root", type=str, default="runs", help="Runs go to <runs_root>/<technique>/<run_name>")
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(SampleGrid, "samples")
+        parser.add_lightning_class_args(FIDCallback, "fid")
+        parser.add_lightning_class_args(ToyMetrics, "toy_metrics")
         parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
 
     def parse_arguments(self, parser, args):
@@ -130,8 +137,15 @@ def one_line(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
+PLAIN_COMMANDS = {"train-evaluator": train_evaluator_command, "evaluate": evaluate_command}
+
+
 def main(args=None) -> None:
     try:
+        argv = sys.argv[1:] if args is None else list(args)
+        if argv[:1] and argv[0] in PLAIN_COMMANDS:  # not Lightning subcommands: plain argparse
+            PLAIN_COMMANDS[argv[0]](argv[1:])
+            return
         GANCLI(args=args)
     except (ConfigError, ArgumentError, ValueError) as error:
         if type(error) is ValueError and " is invalid: " not in str(error):

@@ -121,6 +121,10 @@ class GANDataModule(pl.LightningDataModule):
         return DataLoader(stream, batch_size=None, num_workers=self.num_workers,
                           generator=torch.Generator().manual_seed(self.seed))
 
+    def val_dataloader(self) -> DataLoader:
+        """One placeholder batch per process: evaluation callbacks generate and load their own samples."""
+        return DataLoader([0])
+
 
 def ring8_modes() -> torch.Tensor:
     """8 points evenly spaced on a circle of radius 2."""

@@ -6,6 +6,8 @@ import pytorch_lightning as pl
 import torch
 from torchvision.utils import save_image
 
+from lightning_gans.sampling import latents_for_indices
+
 
 def points_to_image(points: torch.Tensor, extent: float = 5.0, size: int = 256) -> torch.Tensor:
     """A 2-D sample as a (1, size, size) density image over [-extent, extent]^2, for toy data."""
@@ -19,8 +21,8 @@ def points_to_image(points: torch.Tensor, extent: float = 5.0, size: int = 256) 
 class SampleGrid(pl.Callback):
     """Every `every_n_g_steps` generator steps, rank 0 writes `samples/g<step>.png` from a fixed z.
 
-    The z batch is drawn from its own seeded generator, so grids of different steps, runs and techniques
-    show the same latent codes and training's RNG stream is untouched."""
+    The z batch is the evaluation's samples 0..num_samples-1 (`sampling.latents_for_indices`), so grids of
+    different steps, runs and techniques show the same latent codes and training's RNG stream is untouched."""
 
     def __init__(self, every_n_g_steps: int = 500, num_samples: int = 64, seed: int = 0, dirpath: str | None = None):
         self.every_n_g_steps = every_n_g_steps
@@ -32,9 +34,6 @@ class SampleGrid(pl.Callback):
     def setup(self, trainer, pl_module, stage):
         if self.dirpath is None:
             self.dirpath = str(Path(trainer.default_root_dir) / "samples")
-
-    def fixed_latents(self, latent_dim: int) -> torch.Tensor:
-        return torch.randn(self.num_samples, latent_dim, generator=torch.Generator().manual_seed(self.seed))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         step = pl_module.g_step
@@ -49,7 +48,8 @@ class SampleGrid(pl.Callback):
         self._written_at = pl_module.g_step
         if not trainer.is_global_zero:
             return
-        samples = pl_module.sample(self.fixed_latents(pl_module.hparams.latent_dim)).float().cpu()
+        samples = pl_module.sample(latents_for_indices(0, self.num_samples, pl_module.hparams.latent_dim, self.seed))
+        samples = samples.float().cpu()
         path = Path(self.dirpath) / f"g{pl_module.g_step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         if samples.ndim == 2:

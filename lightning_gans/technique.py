@@ -214,6 +214,9 @@ class GANTechnique(pl.LightningModule):
     def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
 
+    def validation_step(self, batch, batch_idx) -> None:
+        """A validation pass only hosts evaluation callbacks (FID), which generate their own samples."""
+
     # ------------------------------------------------------------------------------------ Lightning hooks
     def configure_optimizers(self):
         hp = self.hparams

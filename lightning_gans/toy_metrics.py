@@ -4,23 +4,66 @@ Each sample is assigned to its nearest mode; it is high quality when within 3 st
 A mode is covered when at least `min_samples_per_mode` high-quality samples fall on it (PacGAN: 20 of 2,500).
 """
 
+from typing import Optional
+
+import pytorch_lightning as pl
 import torch
 
+from lightning_gans.data import Toy2DDataModule
+from lightning_gans.sampling import latents_for_indices, rank_share
 
-def mode_statistics(
-    samples: torch.Tensor, modes: torch.Tensor, std: float, min_samples_per_mode: int = 20
-) -> dict[str, float]:
-    """Returns `modes_covered`, `high_quality` (fraction of samples within 3 std of their nearest mode) and
-    `reverse_kl`, KL(q || uniform) of the histogram q of high-quality samples over modes."""
-    samples, modes = samples.float().cpu(), modes.float().cpu()
-    distance, nearest = torch.cdist(samples, modes).min(dim=1)
-    good = distance <= 3 * std
-    counts = torch.bincount(nearest[good], minlength=len(modes)).float()
+
+def high_quality_counts(samples: torch.Tensor, modes: torch.Tensor, std: float) -> torch.Tensor:
+    """(K,) number of samples within 3 std of each mode (assigned to their nearest mode). Counts add across
+    processes, so a distributed evaluation sums them before `mode_statistics_from_counts`."""
+    distance, nearest = torch.cdist(samples.float(), modes.float().to(samples.device)).min(dim=1)
+    return torch.bincount(nearest[distance <= 3 * std], minlength=len(modes)).float()
+
+
+def mode_statistics_from_counts(counts: torch.Tensor, num_samples: int, min_samples_per_mode: int = 20) -> dict[str, float]:
+    """`modes_covered`, `high_quality` (fraction of all samples within 3 std of their mode) and `reverse_kl`,
+    KL(q || uniform) of the histogram q of high-quality samples over modes."""
     histogram = counts / counts.sum().clamp(min=1)
     present = histogram > 0
-    reverse_kl = (histogram[present] * (histogram[present] * len(modes)).log()).sum()
+    reverse_kl = (histogram[present] * (histogram[present] * len(counts)).log()).sum()
     return {
         "modes_covered": float((counts >= min_samples_per_mode).sum()),
-        "high_quality": float(good.float().mean()),
+        "high_quality": float(counts.sum() / num_samples),
         "reverse_kl": float(reverse_kl),
     }
+
+
+def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float, min_samples_per_mode: int = 20) -> dict[str, float]:
+    """The statistics of one sample set (see `mode_statistics_from_counts`)."""
+    return mode_statistics_from_counts(high_quality_counts(samples, modes, std), len(samples), min_samples_per_mode)
+
+
+class ToyMetrics(pl.Callback):
+    """Mode statistics of `num_samples` EMA-generator samples every `every_n_g_steps` generator steps and at the
+    end, logged as `toy/modes_covered`, `toy/high_quality`, `toy/reverse_kl`; only for toy 2-D data. Under DDP
+    each rank draws its share (z by sample index, as for FID) and the counts are summed across ranks."""
+
+    def __init__(self, every_n_g_steps: int = 500, num_samples: int = 2500, seed: int = 0):
+        self.every_n_g_steps, self.num_samples, self.seed = every_n_g_steps, num_samples, seed
+        self._evaluated_at: Optional[int] = None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = pl_module.g_step
+        if step % self.every_n_g_steps == 0 and step not in (0, self._evaluated_at):
+            self.evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module):
+        if pl_module.g_step != self._evaluated_at:
+            self.evaluate(trainer, pl_module)
+
+    def evaluate(self, trainer, pl_module) -> None:
+        datamodule = trainer.datamodule
+        if not isinstance(datamodule, Toy2DDataModule):
+            return  # the toy protocol needs known modes; image data is measured by FIDCallback
+        self._evaluated_at = pl_module.g_step
+        start, stop = rank_share(self.num_samples, trainer.global_rank, trainer.world_size)
+        samples = pl_module.sample(latents_for_indices(start, stop, pl_module.hparams.latent_dim, self.seed))
+        counts = trainer.strategy.reduce(high_quality_counts(samples, datamodule.modes, datamodule.mode_std), reduce_op="sum")
+        metrics = {f"toy/{k}": v for k, v in mode_statistics_from_counts(counts, self.num_samples).items()}
+        for logger in trainer.loggers:
+            logger.log_metrics(metrics, step=pl_module.g_step)

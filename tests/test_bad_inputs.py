@@ -13,6 +13,7 @@ from lightning_gans.cli import main
 
 TOY = str(REPO / "experiments" / "toy" / "wgan_gp.yaml")
 IMAGES = str(REPO / "experiments" / "sngan.yaml")
+NO_FID = ["--fid.extractor", "null"]
 FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
@@ -46,9 +47,9 @@ CASES = {
     "clip value c <= 0": (["--config", TOY, "--model", "WGAN", "--model.clip_value", "0"], "model.clip_value=0.0 is invalid"),
     "beta out of range": (["--config", TOY, "--model.betas", "[0.5, 1.0]"], "model.betas=(0.5, 1.0) is invalid"),
     "ema decay 1": (["--config", TOY, "--model.ema_decay", "1.0"], "model.ema_decay=1.0 is invalid"),
-    "unknown dataset": (["--config", IMAGES, "--data.dataset", "imagenet"], "data.dataset='imagenet' is invalid"),
-    "dataset not found": (["--config", IMAGES, "--data.root", "{empty}"], "no Fashion-MNIST train-images-idx3-ubyte"),
-    "resolution the net cannot produce": (["--config", IMAGES, "--data.resolution", "30"],
+    "unknown dataset": (["--config", IMAGES, *NO_FID, "--data.dataset", "imagenet"], "data.dataset='imagenet' is invalid"),
+    "dataset not found": (["--config", IMAGES, *NO_FID, "--data.root", "{empty}"], "no Fashion-MNIST train-images-idx3-ubyte"),
+    "resolution the net cannot produce": (["--config", IMAGES, *NO_FID, "--data.resolution", "30"],
                                           "data.resolution=30 is invalid: architecture 'cnn' needs a multiple of 8"),
     "image net on 2-D data": (["--config", TOY, "--model.architecture", "cnn"], "it needs image data"),
     "existing run directory": (["--config", TOY, "--run_name", "existing"], "already exists: choose another --run_name"),

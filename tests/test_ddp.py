@@ -17,7 +17,7 @@ def test_two_process_ddp_keeps_ranks_identical(technique, fashion_root, tmp_path
         sys.executable, "-m", "lightning_gans.cli", "fit", "--config", str(REPO / "experiments" / f"{technique}.yaml"),
         "--runs_root", str(tmp_path / "runs"), "--run_name", "ddp",
         "--model.width", "8", "--model.max_g_steps", "10", "--data.root", str(fashion_root),
-        "--data.batch_size", "8", "--trainer.accelerator", "cpu", "--trainer.devices", "2",
+        "--data.batch_size", "8", "--fid.extractor", "null", "--trainer.accelerator", "cpu", "--trainer.devices", "2",
         "--trainer.strategy", "ddp", "--trainer.enable_progress_bar", "false",
         "--trainer.callbacks+=rank_weights.SaveRankWeights", f"--trainer.callbacks.dirpath={weights}",
     ]
