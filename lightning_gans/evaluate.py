@@ -62,4 +62,4 @@ def main(argv: list[str]) -> None:
     results = evaluate(args.ckpt_path, args.devices, args.num_samples, args.extractor, args.accelerator)
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         for name, value in results.items():
-            print(f"{name} {value:.6f}")
+            print(f"{name} {value!r}")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import REPO
 from lightning_gans import metric_fid
@@ -61,11 +62,32 @@ def test_evaluate_gives_the_same_fid_on_one_and_two_processes_and_as_in_training
     assert (run / "metrics.json").is_file()
 
 
+def test_a_rank_without_samples_does_not_break_compute(trained_run):
+    """3 processes share 2 fakes as 0 + 1 + 1: rank 0 gets none and must still take part in compute."""
+    run, cache = trained_run
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    single = evaluate(str(checkpoint), devices=1, num_samples=2, accelerator="cpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "lightning_gans.cli", "evaluate", "--ckpt_path", str(checkpoint), "--devices", "3",
+         "--num_samples", "2", "--accelerator", "cpu"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "LIGHTNING_GANS_CACHE": str(cache)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith("fid/"))
+    assert float(printed["fid/lenet-fmnist_2_test"]) == pytest.approx(single["fid/lenet-fmnist_2_test"], rel=1e-6)
+
+
+def test_the_extractor_stays_out_of_the_model_checkpoint(trained_run):
+    run, _ = trained_run
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert {key.split(".")[0] for key in checkpoint["state_dict"]} == {"generator", "critic", "generator_ema"}
+
+
 def test_second_evaluation_reuses_cached_real_statistics_until_the_weights_change(trained_run, fashion_root, monkeypatch):
     run, cache = trained_run
     checkpoint = str(run / "checkpoints" / "last.ckpt")
     first = evaluate(checkpoint, accelerator="cpu")
-    assert len(list((cache / "fid-stats").iterdir())) == 1
+    assert len(list((cache / "fid-stats").glob("*-101.pt"))) == 1
 
     def no_real_images(*args, **kwargs):
         raise AssertionError("the extractor ran on real data again")
@@ -79,5 +101,5 @@ def test_second_evaluation_reuses_cached_real_statistics_until_the_weights_chang
     train_classifier("fashion_mnist", root=str(fashion_root), epochs=1, seed=1)
     assert weights.read_bytes() != original
     changed = evaluate(checkpoint, accelerator="cpu")
-    assert len(list((cache / "fid-stats").iterdir())) == 2
+    assert len(list((cache / "fid-stats").glob("*-101.pt"))) == 2  # keyed by the new weights hash
     assert changed[f"fid/{PROTOCOL}"] != first[f"fid/{PROTOCOL}"]

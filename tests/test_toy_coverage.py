@@ -33,3 +33,18 @@ def test_mode_statistics_of_perfect_and_collapsed_samplers():
     stats = mode_statistics(collapsed, modes, std)
     assert stats["modes_covered"] == 1
     assert abs(stats["reverse_kl"] - torch.log(torch.tensor(25.0)).item()) < 1e-5
+
+
+def test_toy_metrics_are_logged_during_training(tmp_path):
+    import csv
+
+    GANCLI(args=["fit", "--config", str(REPO / "experiments" / "toy" / "sngan.yaml"), "--runs_root", str(tmp_path),
+                 "--run_name", "toy", "--model.max_g_steps", "20", "--model.width", "32",
+                 "--toy_metrics.every_n_g_steps", "10", "--toy_metrics.num_samples", "500",
+                 "--trainer.enable_progress_bar", "false"])
+    with open(tmp_path / "sngan" / "toy" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("toy/modes_covered")]
+    assert [int(r["step"]) for r in rows] == [10, 20]
+    for row in rows:
+        assert 0 <= float(row["toy/modes_covered"]) <= 8 and 0 <= float(row["toy/high_quality"]) <= 1
+        assert float(row["toy/reverse_kl"]) >= 0
