@@ -7,7 +7,6 @@ clothes a classifier trained on the domain itself separates what matters there, 
 """
 
 import argparse
-import hashlib
 import io
 import os
 import time
@@ -20,7 +19,7 @@ from torch import nn
 
 from lightning_gans.data import load_images, load_labels, to_float
 from lightning_gans.errors import ConfigError, require
-from lightning_gans.feature_extractors import register_feature_extractor
+from lightning_gans.feature_extractors import cache_dir, register_feature_extractor, weights_hash
 
 RESOLUTION = 32  # the classifier sees every image at this size
 NUM_CLASSES = 10
@@ -85,8 +84,7 @@ class ClassifierFeatureExtractor(nn.Module):
 # ------------------------------------------------------------------------------------------------ weights
 def default_weights_path(dataset: str) -> Path:
     """`$LIGHTNING_GANS_CACHE/evaluators/classifier-<dataset>.pt`, the cache defaulting to ~/.cache/lightning_gans."""
-    cache = os.environ.get("LIGHTNING_GANS_CACHE") or Path.home() / ".cache" / "lightning_gans"
-    return Path(cache) / "evaluators" / f"classifier-{dataset}.pt"
+    return cache_dir() / "evaluators" / f"classifier-{dataset}.pt"
 
 
 def prepare_output(path: Path) -> None:
@@ -137,7 +135,7 @@ def load_extractor(name: str, weights_path: Optional[str]) -> ClassifierFeatureE
         classifier.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError, TypeError) as error:
         raise ConfigError(f"{name} weights {path} do not fit the classifier ({type(error).__name__}): {retrain}") from None
-    return ClassifierFeatureExtractor(name, classifier, hashlib.sha256(raw).hexdigest()[:16])
+    return ClassifierFeatureExtractor(name, classifier, weights_hash(raw))
 
 
 @register_feature_extractor("lenet-fmnist")

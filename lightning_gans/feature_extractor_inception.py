@@ -6,7 +6,6 @@ download into that same file. `check_inception_available` does the resolving (an
 network, so a run without weights fails before training starts instead of at the first FID evaluation.
 """
 
-import hashlib
 import io
 import os
 from pathlib import Path
@@ -18,7 +17,7 @@ from torch import nn
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
 from lightning_gans.errors import ConfigError
-from lightning_gans.feature_extractors import register_feature_extractor
+from lightning_gans.feature_extractors import register_feature_extractor, weights_hash
 
 WEIGHTS_ENV_VAR = "LIGHTNING_GANS_INCEPTION_WEIGHTS"
 WEIGHTS_FILE_NAME = os.path.basename(urlparse(URL_INCEPTION_V3).path)
@@ -120,7 +119,7 @@ def load_inception(weights_path: str) -> InceptionFeatureExtractor:
         )
     except (RuntimeError, TypeError, AttributeError) as error:  # missing keys, wrong shapes, not a state dict
         raise ConfigError(f"{unusable} ({type(error).__name__}): {HOW_TO_PROVIDE}") from None
-    return InceptionFeatureExtractor(inception, hashlib.sha256(raw).hexdigest()[:16])
+    return InceptionFeatureExtractor(inception, weights_hash(raw))
 
 
 @register_feature_extractor("inception")

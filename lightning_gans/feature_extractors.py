@@ -6,11 +6,24 @@ It has `name` (used in metric names such as `fid/inception_10k_train`) and `weig
 weights, part of the real-statistics cache key). A classifier also has `classify(images) -> logits`.
 """
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Callable, Optional
 
 from torch import nn
 
 from lightning_gans.errors import ConfigError
+
+def cache_dir() -> Path:
+    """Where trained evaluators and real statistics are cached: $LIGHTNING_GANS_CACHE, else ~/.cache/lightning_gans."""
+    return Path(os.environ.get("LIGHTNING_GANS_CACHE") or Path.home() / ".cache" / "lightning_gans")
+
+
+def weights_hash(raw: bytes) -> str:
+    """First 16 hex digits of the sha256 of a weights file's bytes: part of every cache key computed with it."""
+    return hashlib.sha256(raw).hexdigest()[:16]
+
 
 FEATURE_EXTRACTORS: dict[str, Callable[[Optional[str]], nn.Module]] = {}
 

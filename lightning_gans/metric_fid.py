@@ -8,7 +8,6 @@ reduces across processes when every rank calls `compute`. The metrics are fed fe
 Metric names carry the protocol: `fid/<extractor>_<N>_<split>`, e.g. `fid/lenet-fmnist_10k_test`.
 """
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Optional
@@ -22,12 +21,8 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from lightning_gans.data import ImageDataModule, load_images, to_float
 from lightning_gans.errors import ConfigError, require
-from lightning_gans.feature_extractors import build_feature_extractor
+from lightning_gans.feature_extractors import build_feature_extractor, cache_dir
 from lightning_gans.sampling import latents_for_indices, rank_share
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("LIGHTNING_GANS_CACHE", Path.home() / ".cache" / "lightning_gans"))
-
 
 def count_label(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
@@ -232,12 +227,3 @@ class FIDCallback(pl.Callback):
         kl = (histogram[present] * (histogram[present] * len(counts)).log()).sum()
         label = f"{self.extractor.name}_{count_label(self.num_samples)}"
         return {f"classes/covered_{label}": float(present.sum()), f"classes/kl_uniform_{label}": float(kl)}
-
-
-def weights_file_hash(path: str) -> str:
-    """First 16 hex digits of the sha256 of a weights file: the cache key of everything computed with it."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
