@@ -1,12 +1,17 @@
-"""Periodic checkpoints counted in generator steps, written atomically, and a check of a file before resuming."""
+"""Periodic checkpoints counted in generator steps, written atomically; a resumable checkpoint on SIGTERM and
+SIGINT; and a check of a file before resuming."""
 
 import os
+import signal
+import sys
+import threading
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from lightning_gans.errors import ConfigError
+from lightning_gans.errors import ConfigError, TrainingDiverged
 
 
 class GANCheckpoint(pl.Callback):
@@ -33,9 +38,39 @@ class GANCheckpoint(pl.Callback):
         if pl_module.g_step != self._saved_at:
             self.save(trainer, None)
 
+    # Pre-emption: Lightning turns SIGTERM into a SIGTERMException at the next step boundary (on every rank
+    # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint.
+    def on_fit_start(self, trainer, pl_module):
+        self._previous_sigint = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigint = signal.signal(signal.SIGINT, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+
+    def on_fit_end(self, trainer, pl_module):
+        self.restore_sigint()
+
+    def on_exception(self, trainer, pl_module, exception):
+        self.restore_sigint()
+        if isinstance(exception, SIGTERMException):
+            path = self.save(trainer, None)
+            if trainer.is_global_zero:
+                print(f"lightning-gans: stopped by a signal at generator step {pl_module.g_step}; resume from {path} "
+                      "with --ckpt_path", file=sys.stderr)
+
+    def restore_sigint(self):
+        if getattr(self, "_previous_sigint", None) is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
+
     def save(self, trainer, periodic_name):
-        """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename."""
-        self._saved_at = trainer.lightning_module.g_step
+        """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename, so
+        a crash mid-write never replaces a good file. Non-finite parameters are never written."""
+        pl_module = trainer.lightning_module
+        if not all(torch.isfinite(p).all() for p in pl_module.parameters()):
+            raise TrainingDiverged(
+                f"parameters not finite at generator step {pl_module.g_step}: training stopped and the last good "
+                f"checkpoint kept in {self.dirpath}; lower the learning rates"
+            )
+        self._saved_at = pl_module.g_step
         last = Path(self.dirpath) / "last.ckpt"
         tmp = last.with_suffix(".ckpt.tmp")
         trainer.save_checkpoint(tmp)
@@ -45,6 +80,7 @@ class GANCheckpoint(pl.Callback):
                 os.link(tmp, last.parent / periodic_name)
             os.replace(tmp, last)
         trainer.strategy.barrier("lightning_gans_checkpoint")
+        return last
 
 
 def check_checkpoint(path: str) -> None:
@@ -60,3 +96,14 @@ def check_checkpoint(path: str) -> None:
         ) from None
     if not isinstance(checkpoint, dict) or "lightning_gans" not in checkpoint or "state_dict" not in checkpoint:
         raise ConfigError(f"checkpoint {path} was not written by lightning-gans: pass a checkpoint of a lightning-gans run")
+
+
+def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
+    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    expected = model.state_dict()
+    if {k: v.shape for k, v in saved.items()} != {k: v.shape for k, v in expected.items()}:
+        raise ConfigError(
+            f"checkpoint {path} holds other networks than the configuration builds: resume with "
+            "--config <run directory>/config.yaml"
+        )

@@ -12,10 +12,11 @@ from pathlib import Path
 
 from jsonargparse import ArgumentError
 from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from lightning_gans.checkpoint import GANCheckpoint, check_checkpoint
+from lightning_gans.checkpoint import GANCheckpoint, check_checkpoint, check_checkpoint_fits
 from lightning_gans.data import GANDataModule
-from lightning_gans.errors import ConfigError
+from lightning_gans.errors import ConfigError, TrainingDiverged
 from lightning_gans.evaluate import main as evaluate_command
 from lightning_gans.feature_extractor_classifier import train_evaluator_command
 from lightning_gans.metric_fid import FIDCallback
@@ -72,6 +73,12 @@ class GANCLI(LightningCLI):
             config.ckpt_path = self.resolve_checkpoint(config)
             check_checkpoint(config.ckpt_path)
 
+    def _parse_ckpt_path(self):
+        """LightningCLI would overwrite the configuration with the checkpoint's hyperparameters, silently
+        ignoring overrides such as a larger budget. Here a resumed run is configured like a new one (pass the
+        run's config.yaml), and a checkpoint that does not fit that configuration is refused before any work
+        (`after_instantiate_classes`)."""
+
     def resolve_checkpoint(self, config) -> str:
         if config.ckpt_path != "last":
             return config.ckpt_path
@@ -108,6 +115,9 @@ class GANCLI(LightningCLI):
             }
 
     def after_instantiate_classes(self):
+        ckpt_path = self.config[self.subcommand].get("ckpt_path")
+        if ckpt_path:
+            check_checkpoint_fits(ckpt_path, self.model)
         # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
         if is_launching_process():
             self.datamodule.prepare_data()
@@ -147,6 +157,11 @@ def main(args=None) -> None:
             PLAIN_COMMANDS[argv[0]](argv[1:])
             return
         GANCLI(args=args)
+    except SIGTERMException:
+        sys.exit(143)  # 128 + SIGTERM; GANCheckpoint has saved a resumable checkpoint and said where
+    except TrainingDiverged as error:
+        print(f"lightning-gans: error: {error}", file=sys.stderr)
+        sys.exit(3)
     except (ConfigError, ArgumentError, ValueError) as error:
         if type(error) is ValueError and " is invalid: " not in str(error):
             raise  # not a user-fixable input: a bug worth its traceback

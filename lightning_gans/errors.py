@@ -9,3 +9,7 @@ def require(condition: bool, key: str, value, allowed: str) -> None:
     """Raise ConfigError '<key>=<value> is invalid: <allowed>' unless `condition` holds."""
     if not condition:
         raise ConfigError(f"{key}={value!r} is invalid: {allowed}")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss, penalty or parameter became non-finite; the message names the step and the term."""

@@ -15,9 +15,10 @@ from typing import Optional
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_warn
 
 from lightning_gans import distributed
-from lightning_gans.errors import require
+from lightning_gans.errors import TrainingDiverged, require
 from lightning_gans.losses import build_loss
 from lightning_gans.networks import build_networks
 from lightning_gans.penalties import critic_gradient_norm, random_interpolates
@@ -58,6 +59,7 @@ class GANTechnique(pl.LightningModule):
         critic_dropout: float = 0.0,
         channels_last: bool = False,
         diagnostics_every: int = 50,
+        max_nonfinite_skips: int = 0,
     ):
         """
         Args:
@@ -71,6 +73,8 @@ class GANTechnique(pl.LightningModule):
             max_g_steps, max_kimg: training budget in generator steps and in thousands of real images
                 shown to D (summed over processes); training stops at whichever comes first.
             diagnostics_every: every this many G steps, log D's input-gradient norm at real and fake points.
+            max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
+                many updates have not yet been skipped for that reason; 0 stops at the first.
         """
         super().__init__()
         require(n_critic >= 1, "model.n_critic", n_critic, "use an integer >= 1")
@@ -81,6 +85,7 @@ class GANTechnique(pl.LightningModule):
         require(optimizer in OPTIMIZERS, "model.optimizer", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
         require(max_g_steps is None or max_g_steps >= 1, "model.max_g_steps", max_g_steps, "use >= 1 or null")
         require(max_kimg is None or max_kimg > 0, "model.max_kimg", max_kimg, "use > 0 or null")
+        require(max_nonfinite_skips >= 0, "model.max_nonfinite_skips", max_nonfinite_skips, "use an integer >= 0")
         require(diagnostics_every >= 1, "model.diagnostics_every", diagnostics_every, "use an integer >= 1")
         self.save_hyperparameters()
         # Under LightningCLI the saved values are the config's; keep what a subclass resolved (SNGAN's n_critic).
@@ -100,6 +105,7 @@ class GANTechnique(pl.LightningModule):
         self.d_step = 0
         self.g_step = 0
         self.images_seen = 0
+        self.nonfinite_skips = 0
         self.stats = StatsWindow()
         self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
 
@@ -127,9 +133,10 @@ class GANTechnique(pl.LightningModule):
             with torch.no_grad():
                 fake = self.generator(self.sample_latents(batch_size))
             terms = self.critic_loss(real, fake)
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(terms["loss/d"])
-            opt_d.step()
+            if self.all_finite(terms, "critic"):
+                opt_d.zero_grad(set_to_none=True)
+                self.manual_backward(terms["loss/d"])
+                opt_d.step()
         self.after_critic_step()
         self.d_step += 1
         self.images_seen += batch_size * self.trainer.world_size
@@ -139,9 +146,10 @@ class GANTechnique(pl.LightningModule):
             return
         with self.toggled_optimizer(opt_g):
             g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size)))
-            opt_g.zero_grad(set_to_none=True)
-            self.manual_backward(g_terms["loss/g"])
-            opt_g.step()
+            if self.all_finite(g_terms, "generator"):
+                opt_g.zero_grad(set_to_none=True)
+                self.manual_backward(g_terms["loss/g"])
+                opt_g.step()
         self.update_ema()
         self.g_step += 1
         self.stats.record(g_terms)
@@ -152,6 +160,26 @@ class GANTechnique(pl.LightningModule):
             self.trainer.should_stop = True
 
     # --------------------------------------------------------------------------------------- mechanics
+    def all_finite(self, terms: dict[str, torch.Tensor], phase: str) -> bool:
+        """The divergence guard, before an update: True when every term is finite on every rank. Otherwise the
+        update is skipped while `max_nonfinite_skips` allows, else training stops with TrainingDiverged (every
+        rank together), so no checkpoint ever holds the broken state."""
+        finite = torch.stack([torch.isfinite(value.detach()).all() for value in terms.values()]).tolist()  # one sync
+        names = [key for key, ok in zip(terms, finite) if not ok]
+        if not self.trainer.strategy.reduce_boolean_decision(bool(names), all=False):
+            return True
+        self.nonfinite_skips += 1
+        where = f"{phase} step {self.d_step if phase == 'critic' else self.g_step} (generator step {self.g_step})"
+        what = ", ".join(names) or "a term on another process"
+        if self.nonfinite_skips <= self.hparams.max_nonfinite_skips:
+            rank_zero_warn(f"{what} not finite at {where}: update skipped ({self.nonfinite_skips} so far)")
+            return False
+        raise TrainingDiverged(
+            f"{what} not finite at {where}: training stopped and the last good checkpoint kept; lower the "
+            "learning rates, or allow skips with model.max_nonfinite_skips"
+        )
+
+
     def sample_latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device)
 
@@ -238,10 +266,12 @@ class GANTechnique(pl.LightningModule):
             "d_step": self.d_step,
             "g_step": self.g_step,
             "images_seen": self.images_seen,
+            "nonfinite_skips": self.nonfinite_skips,
             "rng": distributed.gather_rng_states(),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint["lightning_gans"]
         self.d_step, self.g_step, self.images_seen = state["d_step"], state["g_step"], state["images_seen"]
+        self.nonfinite_skips = state["nonfinite_skips"]
         distributed.restore_rng_states(state["rng"])

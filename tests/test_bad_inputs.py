@@ -56,6 +56,8 @@ CASES = {
     "resume without a run name": (["--config", TOY, "--ckpt_path", "last"], "--ckpt_path last needs the run to resume"),
     "resume a run that has no checkpoint": (["--config", TOY, "--ckpt_path", "last", "--run_name", "nothing"],
                                             "not found: pass an existing .ckpt file"),
+    "checkpoint of other networks": (["--config", TOY, "--model.width", "32", "--ckpt_path",
+                                      "{runs}/wgan_gp/existing/checkpoints/last.ckpt"], "holds other networks than the configuration builds"),
     "truncated checkpoint": (["--config", TOY, "--ckpt_path", "{base}/truncated.ckpt"], "is corrupt or unreadable"),
     "random-bytes checkpoint": (["--config", TOY, "--ckpt_path", "{base}/random.ckpt"], "is corrupt or unreadable"),
 }
@@ -64,7 +66,7 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_input_is_one_line_and_leaves_runs_untouched(case, existing_run, tmp_path, capsys):
     args, expected = CASES[case]
-    args = [a.format(empty=tmp_path, base=existing_run.parent) for a in args]
+    args = [a.format(empty=tmp_path, base=existing_run.parent, runs=existing_run) for a in args]
     before = tree_hash(existing_run)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:

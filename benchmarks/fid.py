@@ -1,0 +1,173 @@
+"""Seconds of an FID evaluation of SN-GAN (lenet-fmnist features, test split, CPU): `lightning-gans evaluate`'s
+validation pass with a cold and then a warm real-statistics cache, and our feature extraction + FID against
+torch-fidelity 0.4's `calculate_metrics` with the same network on the same uint8 images. Reports the times, their
+ratios and the FIDs.
+
+    .venv/bin/python benchmarks/fid.py [--num_samples 2000] [--batch_size 250] [--ckpt_path runs/sngan/RUN/checkpoints/last.ckpt]
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import Dataset
+from torch_fidelity import calculate_metrics, register_feature_extractor
+from torch_fidelity.feature_extractor_base import FeatureExtractorBase
+from torch_fidelity.helpers import vassert
+
+from lightning_gans import SNGAN, ImageDataModule
+from lightning_gans.data import load_images, to_float
+from lightning_gans.feature_extractor_classifier import default_weights_path
+from lightning_gans.feature_extractor_inception import to_uint8
+from lightning_gans.feature_extractors import build_feature_extractor
+from lightning_gans.metric_fid import FIDCallback, extract_features, fid_features_to_statistics, fid_metric
+from lightning_gans.sampling import latents_for_indices
+
+EXTRACTOR, DATASET, SPLIT = "lenet-fmnist", "fashion_mnist", "test"
+SEED = 0  # FIDCallback's default: its latent codes and its choice of real images
+
+
+def timed(function, *args):
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - start, result
+
+
+# ------------------------------------------------------------------------- evaluation, cold and warm cache
+def evaluation_fid(model, num_samples, batch_size) -> float:
+    """FID of one evaluation as `lightning-gans evaluate` runs it: extractor loaded by the callback, data module,
+    Trainer, a validation pass whose only work is the callback's (real statistics, fakes, FID, KID, coverage)."""
+    callback = FIDCallback(EXTRACTOR, num_samples=num_samples, reference_split=SPLIT, batch_size=batch_size, seed=SEED)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[callback])
+    trainer.validate(model, datamodule=ImageDataModule(DATASET, resolution=model.hparams.data_shape[-1]), verbose=False)
+    return callback.results[f"fid/{callback.protocol}"]
+
+
+def cold_and_warm_evaluations(model, num_samples, batch_size, weights: Path):
+    """(seconds, FID) of an evaluation with an empty real-statistics cache, then of one reading what it cached.
+    The cache is a fresh directory holding only a link to the classifier's weights."""
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["LIGHTNING_GANS_CACHE"] = cache
+        (Path(cache) / "evaluators").mkdir()
+        (Path(cache) / "evaluators" / weights.name).symlink_to(weights)
+        cold = timed(evaluation_fid, model, num_samples, batch_size)
+        warm = timed(evaluation_fid, model, num_samples, batch_size)
+        del os.environ["LIGHTNING_GANS_CACHE"]
+    return cold, warm
+
+
+# ----------------------------------------------------------------- our FID against torch-fidelity's
+class UInt8Images(Dataset):
+    """uint8 images (N, C, H, W) as a Dataset of tensors, an input `calculate_metrics` takes."""
+
+    def __init__(self, images: torch.Tensor):
+        self.images = images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.images[index]
+
+
+def torch_fidelity_extractor(extractor) -> type:
+    """Our extractor as a torch-fidelity extractor class (torch-fidelity instantiates registered classes itself)."""
+
+    class Lenet(FeatureExtractorBase):
+        def __init__(self, name, features_list, **kwargs):
+            super().__init__(name, features_list)
+            self.extractor = extractor
+
+        @staticmethod
+        def get_provided_features_list():
+            return ("penultimate",)
+
+        @staticmethod
+        def get_default_feature_layer_for_metric(metric):
+            return "penultimate"
+
+        @staticmethod
+        def can_be_compiled():
+            return False
+
+        def forward(self, images):
+            # torch-fidelity passes the Dataset's batches through unchanged and checks neither dtype nor channels
+            # (its own extractors take uint8 Bx3xHxW): the 1-channel uint8 batches go to [-1, 1] floats here.
+            vassert(images.dtype == torch.uint8, f"expecting uint8 images, not {images.dtype}")
+            return (self.extractor(to_float(images)),)
+
+    return Lenet
+
+
+@torch.no_grad()
+def generated_images(model, num_samples, batch_size) -> torch.Tensor:
+    """The callback's fakes (its latent codes), quantised to uint8 as an image file would hold them."""
+    z = latents_for_indices(0, num_samples, model.hparams.latent_dim, SEED)
+    return torch.cat([to_uint8(model.sample(batch)) for batch in z.split(batch_size)])
+
+
+def real_images(num_samples, resolution) -> torch.Tensor:
+    """The callback's real images: `RealStatistics`' seeded choice of `num_samples` images of the split."""
+    images = load_images(DATASET, None, SPLIT == "train", resolution)
+    return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(SEED))[:num_samples]]
+
+
+def our_fid(extractor, fake, real, batch_size) -> float:
+    """As `FIDCallback` computes it: features in batches, the real side's statistics, torchmetrics' FID."""
+
+    def features(images):
+        return extract_features(extractor, (to_float(batch) for batch in images.split(batch_size)), "cpu")
+
+    return float(fid_metric(fid_features_to_statistics(features(real)), features(fake)).compute())
+
+
+def torch_fidelity_fid(fake, real, batch_size) -> float:
+    """torch-fidelity's FID with our extractor registered as EXTRACTOR; no cache, no GPU, and no DataLoader
+    worker processes (save_cpu_ram), so that both sides run in this process."""
+    metrics = calculate_metrics(input1=UInt8Images(fake), input2=UInt8Images(real), fid=True,
+                                feature_extractor=EXTRACTOR, batch_size=batch_size, cuda=False, cache=False,
+                                save_cpu_ram=True, verbose=False)
+    return metrics["frechet_inception_distance"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num_samples", type=int, default=2000, help="fakes, and real images of the test split")
+    parser.add_argument("--batch_size", type=int, default=250, help="of generation and extraction, on both sides")
+    parser.add_argument("--ckpt_path", help="an SN-GAN run's checkpoint (default: an untrained SNGAN())")
+    args = parser.parse_args()
+    pl.seed_everything(SEED, verbose=False)
+    model = SNGAN.load_from_checkpoint(args.ckpt_path, map_location="cpu", weights_only=True) if args.ckpt_path else SNGAN()
+    weights = default_weights_path(DATASET)  # before LIGHTNING_GANS_CACHE moves to the cold cache
+    extractor = build_feature_extractor(EXTRACTOR, str(weights))  # also: a clear error when the weights are missing
+
+    (cold, cold_fid), (warm, warm_fid) = cold_and_warm_evaluations(model, args.num_samples, args.batch_size, weights)
+    assert cold_fid == warm_fid, (cold_fid, warm_fid)
+
+    register_feature_extractor(EXTRACTOR, torch_fidelity_extractor(extractor))
+    fake = generated_images(model, args.num_samples, args.batch_size)
+    real = real_images(args.num_samples, model.hparams.data_shape[-1])
+    ours, ours_fid = timed(our_fid, extractor, fake, real, args.batch_size)
+    theirs, theirs_fid = timed(torch_fidelity_fid, fake, real, args.batch_size)
+
+    print(f"SN-GAN ({args.ckpt_path or 'untrained'}), {EXTRACTOR}, {args.num_samples} fakes vs {len(real)} {SPLIT} "
+          f"images, batch {args.batch_size}, CPU, {torch.get_num_threads()} threads")
+    print(f"evaluation, cold real-statistics cache : {cold:6.2f} s  FID {cold_fid:.6f}")
+    print(f"evaluation, warm real-statistics cache : {warm:6.2f} s  FID {warm_fid:.6f}")
+    print(f"ratio cold / warm: {cold / warm:.3f}")
+    print(f"features + FID of the same uint8 images ({len(fake)} fake, {len(real)} real):")
+    print(f"  lightning_gans (torchmetrics FID)    : {ours:6.2f} s  FID {ours_fid:.6f}")
+    print(f"  torch-fidelity calculate_metrics     : {theirs:6.2f} s  FID {theirs_fid:.6f}")
+    print(f"ratio torch-fidelity / lightning_gans: {theirs / ours:.3f}")
+    print(f"relative FID difference: {abs(theirs_fid - ours_fid) / ours_fid:.2e} (same features; torch-fidelity "
+          "averages the features in float32, we sum in float64)")
+
+
+if __name__ == "__main__":
+    main()
