@@ -2,6 +2,7 @@
 same networks, losses and EMA in a plain PyTorch loop in the same process. Reports both and their ratio.
 
     .venv/bin/python benchmarks/throughput.py [--steps 30] [--precision 32-true|bf16-mixed]
+    .venv/bin/python benchmarks/throughput.py --guard_overhead   # LightningModule with / without the divergence guard
 """
 
 import argparse
@@ -11,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_gans import SNGAN
+from lightning_gans.technique import GANTechnique
 from lightning_gans.data import GANDataModule
 
 
@@ -83,6 +85,20 @@ def plain_images_per_second(batch_size, warmup, steps, precision):
     return steps * batch_size / (time.perf_counter() - start)
 
 
+def report_guard_overhead(args):
+    guarded, unguarded = [], []
+    all_finite = GANTechnique.all_finite
+    for _ in range(args.rounds):
+        guarded.append(lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
+        GANTechnique.all_finite = lambda self, terms, phase: True  # the guard off: no check, no sync
+        unguarded.append(lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
+        GANTechnique.all_finite = all_finite
+    print(f"SN-GAN CNN, batch {args.batch_size}, {args.precision}, {args.rounds} interleaved rounds")
+    print(f"with divergence guard    : mean {sum(guarded) / len(guarded):7.1f} img/s")
+    print(f"without divergence guard : mean {sum(unguarded) / len(unguarded):7.1f} img/s")
+    print(f"ratio with / without: {sum(guarded) / sum(unguarded):.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch_size", type=int, default=64)
@@ -90,7 +106,11 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
     parser.add_argument("--rounds", type=int, default=2, help="alternate the two loops this many times")
+    parser.add_argument("--guard_overhead", action="store_true",
+                        help="compare the LightningModule with and without its divergence guard instead")
     args = parser.parse_args()
+    if args.guard_overhead:
+        return report_guard_overhead(args)
     plain, lightning = [], []
     for _ in range(args.rounds):  # interleaved, so warm-up and machine noise fall on both sides
         plain.append(plain_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
