@@ -64,23 +64,33 @@ def cli(*args):
     return [sys.executable, "-m", "lightning_gans.cli", "fit", "--config", TOY, *FAST, *args]
 
 
-def test_sigterm_saves_a_checkpoint_that_resumes_on_the_uninterrupted_trajectory(tmp_path):
-    process = subprocess.Popen(cli("--runs_root", str(tmp_path), "--run_name", "preempted", "--model.max_g_steps",
+def interrupt_a_run(runs, run_name, signum) -> int:
+    """Start a long toy run, send `signum` once it is training, and return the generator step it saved."""
+    process = subprocess.Popen(cli("--runs_root", str(runs), "--run_name", run_name, "--model.max_g_steps",
                                    "100000", "--checkpoint.every_n_g_steps", "100000", "--trainer.log_every_n_steps", "1"),
                                stderr=subprocess.PIPE, text=True)
-    metrics = tmp_path / "sngan" / "preempted" / "metrics.csv"
+    metrics = runs / "sngan" / run_name / "metrics.csv"
     deadline = time.time() + 120
     while time.time() < deadline and not (metrics.is_file() and metrics.stat().st_size > 0):
         time.sleep(0.2)
     time.sleep(1.0)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     sent = time.time()
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143 and time.time() - sent < 20, stderr[-2000:]
     assert "Traceback" not in stderr and "stopped by a signal at generator step" in stderr
+    stopped_at = torch.load(runs / "sngan" / run_name / "checkpoints" / "last.ckpt", weights_only=True)
+    assert stopped_at["lightning_gans"]["g_step"] > 0
+    return stopped_at["lightning_gans"]["g_step"]
+
+
+def test_sigint_stops_at_a_step_boundary_with_a_checkpoint(tmp_path):
+    interrupt_a_run(tmp_path, "interrupted", signal.SIGINT)
+
+
+def test_sigterm_saves_a_checkpoint_that_resumes_on_the_uninterrupted_trajectory(tmp_path):
+    stopped_at = interrupt_a_run(tmp_path, "preempted", signal.SIGTERM)
     saved = tmp_path / "sngan" / "preempted" / "checkpoints" / "last.ckpt"
-    stopped_at = torch.load(saved, weights_only=True)["lightning_gans"]["g_step"]
-    assert stopped_at > 0
 
     target = stopped_at + 20
     subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "preempted", "--ckpt_path", "last",
