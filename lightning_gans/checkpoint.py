@@ -7,36 +7,31 @@ import sys
 import threading
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lightning_gans.errors import ConfigError, TrainingDiverged
+from lightning_gans.schedule import EveryNGeneratorSteps
 
 
-class GANCheckpoint(pl.Callback):
+class GANCheckpoint(EveryNGeneratorSteps):
     """Writes `last.ckpt` and `g<step>.ckpt` into `dirpath` every `every_n_g_steps` generator steps and at the
     end of training. Lightning's ModelCheckpoint counts optimizer steps, which mixes D and G updates."""
 
+    config_key = "checkpoint.every_n_g_steps"
+
     def __init__(self, dirpath: str | None = None, every_n_g_steps: int = 1000):
-        if every_n_g_steps < 1:
-            raise ConfigError(f"checkpoint.every_n_g_steps={every_n_g_steps!r} is invalid: use an integer >= 1")
+        super().__init__(every_n_g_steps)
         self.dirpath = dirpath
-        self.every_n_g_steps = every_n_g_steps
-        self._saved_at = None
 
     def setup(self, trainer, pl_module, stage):
         if self.dirpath is None:
             self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+    def on_schedule(self, trainer, pl_module):
         step = pl_module.g_step
-        if step != self._saved_at and step % self.every_n_g_steps == 0 and step > 0:
-            self.save(trainer, f"g{step:07d}.ckpt")
-
-    def on_train_end(self, trainer, pl_module):
-        if pl_module.g_step != self._saved_at:
-            self.save(trainer, None)
+        periodic = step % self.every_n_g_steps == 0  # the end of training is not a periodic step
+        self.save(trainer, f"g{step:07d}.ckpt" if periodic else None)
 
     # Pre-emption: Lightning turns SIGTERM into a SIGTERMException at the next step boundary (on every rank
     # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint.
@@ -70,7 +65,6 @@ class GANCheckpoint(pl.Callback):
                 f"parameters not finite at generator step {pl_module.g_step}: training stopped and the last good "
                 f"checkpoint kept in {self.dirpath}; lower the learning rates"
             )
-        self._saved_at = pl_module.g_step
         last = Path(self.dirpath) / "last.ckpt"
         tmp = last.with_suffix(".ckpt.tmp")
         trainer.save_checkpoint(tmp)

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 from typing import Optional
 
-import pytorch_lightning as pl
 from pytorch_lightning.trainer.states import TrainerFn
 import torch
 from torch import nn
@@ -23,6 +22,7 @@ from lightning_gans.data import ImageDataModule, load_images, to_float
 from lightning_gans.errors import ConfigError, require
 from lightning_gans.feature_extractors import build_feature_extractor, cache_dir
 from lightning_gans.sampling import latents_for_indices, rank_share
+from lightning_gans.schedule import EveryNGeneratorSteps
 
 def count_label(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
@@ -106,7 +106,7 @@ def extract_features(extractor, batches, device) -> torch.Tensor:
     return torch.cat([extractor(batch.to(device)).float().cpu() for batch in batches])
 
 
-class FIDCallback(pl.Callback):
+class FIDCallback(EveryNGeneratorSteps):
     """FID and KID (and class coverage when the extractor is a classifier) every `every_n_g_steps` generator
     steps and at the end of training, from the EMA generator. Under DDP every rank generates its share of the
     `num_samples` fakes, updates its metric states, and calls compute; rank 0's loggers write the result.
@@ -122,6 +122,8 @@ class FIDCallback(pl.Callback):
         seed: seeds the latent codes (sample i has the same z on any number of ranks) and KID's subsets.
     """
 
+    config_key = "fid.every_n_g_steps"
+
     def __init__(
         self,
         extractor: Optional[str] = None,
@@ -135,16 +137,15 @@ class FIDCallback(pl.Callback):
     ):
         require(num_samples >= 2, "fid.num_samples", num_samples, "use an integer >= 2 (10000 is the usual)")
         require(reference_split in ("train", "test"), "fid.reference_split", reference_split, "choose train or test")
-        require(every_n_g_steps >= 1, "fid.every_n_g_steps", every_n_g_steps, "use an integer >= 1")
         require(batch_size >= 1, "fid.batch_size", batch_size, "use an integer >= 1")
         self.extractor_name, self.num_samples, self.reference_split = extractor, num_samples, reference_split
-        self.every_n_g_steps, self.batch_size, self.seed = every_n_g_steps, batch_size, seed
+        super().__init__(every_n_g_steps)
+        self.batch_size, self.seed = batch_size, seed
         self.kid_subset_size = kid_subset_size
         # Built now, so missing weights fail before any data loads or step runs; a callback's attributes are
         # not part of the LightningModule's checkpoint.
         self.extractor = build_feature_extractor(extractor, feature_extractor_weights_path) if extractor else None
         self.real: Optional[dict] = None  # statistics and features of the real images, set up by `setup`
-        self._evaluated_at: Optional[int] = None
         self.results: dict[str, float] = {}
 
     @property
@@ -167,13 +168,8 @@ class FIDCallback(pl.Callback):
         if not trainer.is_global_zero:
             self.real = self.reference.load_or_compute(self.extractor, self.batch_size, pl_module.device)
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = pl_module.g_step
-        if self.extractor is not None and step % self.every_n_g_steps == 0 and step not in (0, self._evaluated_at):
-            self.write(trainer, pl_module, self.evaluate(trainer, pl_module))
-
-    def on_train_end(self, trainer, pl_module):
-        if self.extractor is not None and pl_module.g_step != self._evaluated_at:
+    def on_schedule(self, trainer, pl_module):
+        if self.extractor is not None:
             self.write(trainer, pl_module, self.evaluate(trainer, pl_module))
 
     def on_validation_epoch_end(self, trainer, pl_module):
@@ -203,7 +199,6 @@ class FIDCallback(pl.Callback):
 
     def evaluate(self, trainer, pl_module) -> dict[str, float]:
         """Every rank must call this. Returns the metrics (the same on every rank)."""
-        self._evaluated_at = pl_module.g_step
         fake, class_counts = self.generate_and_extract(trainer, pl_module)
         # Rank 0 alone holds the real side in the metric states, so the cross-rank sum counts it once.
         real = self.real if trainer.is_global_zero else None

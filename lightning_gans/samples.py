@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 from torchvision.utils import save_image
 
 from lightning_gans.sampling import latents_for_indices
+from lightning_gans.schedule import EveryNGeneratorSteps
 
 
 def points_to_image(points: torch.Tensor, extent: float = 5.0, size: int = 256) -> torch.Tensor:
@@ -18,34 +18,25 @@ def points_to_image(points: torch.Tensor, extent: float = 5.0, size: int = 256) 
     return (image / image.max().clamp(min=1)).sqrt().unsqueeze(0)
 
 
-class SampleGrid(pl.Callback):
+class SampleGrid(EveryNGeneratorSteps):
     """Every `every_n_g_steps` generator steps, rank 0 writes `samples/g<step>.png` from a fixed z.
 
     The z batch is the evaluation's samples 0..num_samples-1 (`sampling.latents_for_indices`), so grids of
     different steps, runs and techniques show the same latent codes and training's RNG stream is untouched."""
 
+    config_key = "samples.every_n_g_steps"
+
     def __init__(self, every_n_g_steps: int = 500, num_samples: int = 64, seed: int = 0, dirpath: str | None = None):
-        self.every_n_g_steps = every_n_g_steps
+        super().__init__(every_n_g_steps)
         self.num_samples = num_samples
         self.seed = seed
         self.dirpath = dirpath
-        self._written_at = None
 
     def setup(self, trainer, pl_module, stage):
         if self.dirpath is None:
             self.dirpath = str(Path(trainer.default_root_dir) / "samples")
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = pl_module.g_step
-        if step % self.every_n_g_steps == 0 and step != self._written_at:
-            self.write(trainer, pl_module)
-
-    def on_train_end(self, trainer, pl_module):
-        if pl_module.g_step != self._written_at:
-            self.write(trainer, pl_module)
-
-    def write(self, trainer, pl_module):
-        self._written_at = pl_module.g_step
+    def on_schedule(self, trainer, pl_module):
         if not trainer.is_global_zero:
             return
         samples = pl_module.sample(latents_for_indices(0, self.num_samples, pl_module.hparams.latent_dim, self.seed))

@@ -4,13 +4,11 @@ Each sample is assigned to its nearest mode; it is high quality when within 3 st
 A mode is covered when at least `min_samples_per_mode` high-quality samples fall on it (PacGAN: 20 of 2,500).
 """
 
-from typing import Optional
-
-import pytorch_lightning as pl
 import torch
 
 from lightning_gans.data import Toy2DDataModule
 from lightning_gans.sampling import latents_for_indices, rank_share
+from lightning_gans.schedule import EveryNGeneratorSteps
 
 
 def high_quality_counts(samples: torch.Tensor, modes: torch.Tensor, std: float) -> torch.Tensor:
@@ -38,29 +36,21 @@ def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float, min_
     return mode_statistics_from_counts(high_quality_counts(samples, modes, std), len(samples), min_samples_per_mode)
 
 
-class ToyMetrics(pl.Callback):
+class ToyMetrics(EveryNGeneratorSteps):
     """Mode statistics of `num_samples` EMA-generator samples every `every_n_g_steps` generator steps and at the
     end, logged as `toy/modes_covered`, `toy/high_quality`, `toy/reverse_kl`; only for toy 2-D data. Under DDP
     each rank draws its share (z by sample index, as for FID) and the counts are summed across ranks."""
 
+    config_key = "toy_metrics.every_n_g_steps"
+
     def __init__(self, every_n_g_steps: int = 500, num_samples: int = 2500, seed: int = 0):
-        self.every_n_g_steps, self.num_samples, self.seed = every_n_g_steps, num_samples, seed
-        self._evaluated_at: Optional[int] = None
+        super().__init__(every_n_g_steps)
+        self.num_samples, self.seed = num_samples, seed
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = pl_module.g_step
-        if step % self.every_n_g_steps == 0 and step not in (0, self._evaluated_at):
-            self.evaluate(trainer, pl_module)
-
-    def on_train_end(self, trainer, pl_module):
-        if pl_module.g_step != self._evaluated_at:
-            self.evaluate(trainer, pl_module)
-
-    def evaluate(self, trainer, pl_module) -> None:
+    def on_schedule(self, trainer, pl_module) -> None:
         datamodule = trainer.datamodule
         if not isinstance(datamodule, Toy2DDataModule):
             return  # the toy protocol needs known modes; image data is measured by FIDCallback
-        self._evaluated_at = pl_module.g_step
         start, stop = rank_share(self.num_samples, trainer.global_rank, trainer.world_size)
         samples = pl_module.sample(latents_for_indices(start, stop, pl_module.hparams.latent_dim, self.seed))
         counts = trainer.strategy.reduce(high_quality_counts(samples, datamodule.modes, datamodule.mode_std), reduce_op="sum")
