@@ -104,17 +104,18 @@ def test_sigterm_saves_a_checkpoint_that_resumes_on_the_uninterrupted_trajectory
         assert torch.equal(resumed["state_dict"][key], value), key
 
 
-def test_a_failing_ddp_rank_ends_every_process_within_60_seconds(tmp_path):
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_failing_ddp_rank_ends_every_process_within_60_seconds(rank, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     started = time.time()
     result = subprocess.run(
         cli("--runs_root", str(tmp_path), "--run_name", "ddp", "--model.max_g_steps", "100000",
             "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
-            "--trainer.callbacks+=fault_injection.RaiseOnRank", "--trainer.callbacks.rank=1",
+            "--trainer.callbacks+=fault_injection.RaiseOnRank", f"--trainer.callbacks.rank={rank}",
             "--trainer.callbacks.g_step=5"),
         capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
     )
     assert result.returncode != 0 and time.time() - started < 60, result.stderr[-2000:]
-    assert "injected failure on rank 1" in result.stderr
+    assert f"injected failure on rank {rank}" in result.stderr
     leftover = subprocess.run(["pgrep", "-f", f"{tmp_path}.*run_name ddp"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
