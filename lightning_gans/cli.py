@@ -16,7 +16,6 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lightning_gans.checkpoint import GANCheckpoint, check_checkpoint, check_checkpoint_fits
 from lightning_gans.data import GANDataModule
-from lightning_gans.distributed import StopRanksOnFailure
 from lightning_gans.errors import ConfigError, TrainingDiverged
 from lightning_gans.evaluate import main as evaluate_command
 from lightning_gans.feature_extractor_classifier import train_evaluator_command
@@ -51,8 +50,7 @@ class GANCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             # GANCheckpoint counts G steps; evaluation callbacks run on G steps, not in a validation loop.
-            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False, "limit_val_batches": 0,
-                              "callbacks": [StopRanksOnFailure()]},
+            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False, "limit_val_batches": 0},
             parser_kwargs={"exit_on_error": False, **{cmd: {"exit_on_error": False} for cmd in ("fit", "validate", "test", "predict")}},
             auto_configure_optimizers=False,
             args=args,

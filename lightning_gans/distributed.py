@@ -1,13 +1,8 @@
 """What multi-process training of a GAN needs beyond Lightning's DDP defaults."""
 
-import signal
-
-import pytorch_lightning as pl
 import torch
 import torch.distributed as dist
 from pytorch_lightning.strategies import DDPStrategy
-from pytorch_lightning.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 
 def allow_partial_backward(trainer) -> None:
@@ -50,15 +45,3 @@ def restore_rng_states(states: list[dict]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-class StopRanksOnFailure(pl.Callback):
-    """When rank 0 fails, end the ranks Lightning launched: they would otherwise wait in a collective until
-    the process-group timeout (30 min). A failing child is already handled: Lightning's launcher watches it."""
-
-    def on_exception(self, trainer, pl_module, exception):
-        launcher = trainer.strategy.launcher
-        if trainer.global_rank == 0 and isinstance(launcher, _SubprocessScriptLauncher) and not isinstance(
-            exception, SIGTERMException
-        ):
-            launcher.kill(signal.SIGKILL)
