@@ -44,7 +44,7 @@ train-r1: evaluator
 	$(BIN)/lightning-gans fit --config experiments/r1gan.yaml $(ARGS)
 
 train-toy: setup
-	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp_ring8.yaml $(ARGS)
+	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp.yaml $(ARGS)
 
 bench-fid: evaluator
 	$(BIN)/python benchmarks/fid.py
