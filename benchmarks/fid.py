@@ -185,7 +185,7 @@ def main():
     print(f"  torch-fidelity                : {seconds(theirs)}  FID {theirs_fid:.6f}")
     print(f"ratio torch-fidelity / lightning_gans: {sum(theirs) / sum(ours):.3f}")
     print(f"relative FID difference: {abs(theirs_fid - ours_fid) / ours_fid:.2e} (same features; torch-fidelity "
-          "averages them in float32, torchmetrics in float64)")
+          "averages them in float32; torchmetrics works in float64 and returns float32)")
 
 
 if __name__ == "__main__":
