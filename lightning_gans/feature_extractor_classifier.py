@@ -71,6 +71,10 @@ class ClassifierFeatureExtractor(nn.Module):
         """Logits (N, 10) over the dataset's classes."""
         return self.classifier(self._grey_32px(images)).float()
 
+    def classify_features(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits (N, 10) from `forward`'s features, so FID and class coverage share one pass."""
+        return self.classifier.head(features).float()
+
     def _grey_32px(self, images: torch.Tensor) -> torch.Tensor:
         if images.shape[1] not in (1, 3):
             raise ConfigError(f"{self.name} takes 1- or 3-channel images, not {images.shape[1]}: use a grey or RGB dataset")

@@ -187,13 +187,13 @@ class FIDCallback(EveryNGeneratorSteps):
         """This rank's share of the fakes as features, and the class counts when the extractor classifies."""
         start, stop = rank_share(self.num_samples, trainer.global_rank, trainer.world_size)
         z = latents_for_indices(start, stop, pl_module.hparams.latent_dim, self.seed)
-        classifies = hasattr(self.extractor, "classify")
+        classifies = hasattr(self.extractor, "classify_features")
         features, counts = [], torch.zeros(getattr(self.extractor, "num_classes", 0), device=pl_module.device)
         for batch in z.split(self.batch_size):
-            images = pl_module.sample(batch)
-            features.append(self.extractor(images).float())
+            features.append(self.extractor(pl_module.sample(batch)).float())
             if classifies:
-                counts += torch.bincount(self.extractor.classify(images).argmax(1), minlength=len(counts)).float()
+                logits = self.extractor.classify_features(features[-1])
+                counts += torch.bincount(logits.argmax(1), minlength=len(counts)).float()
         fake = torch.cat(features) if features else torch.empty(0, self.extractor.num_features, device=pl_module.device)
         return fake, counts if classifies else None
 
