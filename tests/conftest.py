@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lightning_gans.errors import ConfigError
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -29,6 +31,15 @@ def write_fashion_mnist(root: Path, n_train: int, n_test: int = 64, seed: int = 
         write_idx(root / f"{split}-images-idx3-ubyte.gz", blobs.astype(np.uint8))
         write_idx(root / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
     return root
+
+
+def one_line_config_error(call) -> str:
+    """The message of the ConfigError that `call()` raises, asserted to be one line."""
+    with pytest.raises(ConfigError) as error:
+        call()
+    message = str(error.value)
+    assert "\n" not in message
+    return message
 
 
 @pytest.fixture(scope="session")

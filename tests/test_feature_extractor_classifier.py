@@ -6,9 +6,8 @@ import os
 import pytest
 import torch
 
-from conftest import write_fashion_mnist
+from conftest import one_line_config_error, write_fashion_mnist
 from lightning_gans.cli import main
-from lightning_gans.errors import ConfigError
 from lightning_gans.feature_extractor_classifier import default_weights_path, train_classifier
 from lightning_gans.feature_extractors import FEATURE_EXTRACTORS
 
@@ -60,14 +59,6 @@ def test_weights_hash_follows_the_file(trained, tmp_path):
 def test_default_path_is_in_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("LIGHTNING_GANS_CACHE", str(tmp_path))
     assert default_weights_path("mnist") == tmp_path / "evaluators" / "classifier-mnist.pt"
-
-
-def one_line_config_error(build) -> str:
-    with pytest.raises(ConfigError) as error:
-        build()
-    message = str(error.value)
-    assert "\n" not in message
-    return message
 
 
 def test_missing_weights_name_the_command(monkeypatch, tmp_path):

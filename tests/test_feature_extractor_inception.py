@@ -11,7 +11,7 @@ import torch
 import torch_fidelity.feature_extractor_inceptionv3 as torch_fidelity_inception
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3, FeatureExtractorInceptionV3
 
-from lightning_gans.errors import ConfigError
+from conftest import one_line_config_error
 from lightning_gans.feature_extractor_inception import (
     WEIGHTS_ENV_VAR, check_inception_available, hub_cache_path, resolve_inception_weights, to_uint8,
 )
@@ -46,14 +46,6 @@ def empty_hub(tmp_path, monkeypatch):
     torch.hub.set_dir(str(tmp_path / "hub"))
     yield tmp_path / "hub"
     torch.hub.set_dir(previous)
-
-
-def one_line_config_error(call) -> str:
-    with pytest.raises(ConfigError) as error:
-        call()
-    message = str(error.value)
-    assert "\n" not in message
-    return message
 
 
 def test_to_uint8_maps_generator_range_exactly():
