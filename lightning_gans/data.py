@@ -188,6 +188,7 @@ class ImageDataModule(GANDataModule):
         resolution: int = 32,
         batch_size: int = 64,
         limit: Optional[int] = None,
+        validation_images: int = 0,
         seed: int = 0,
         num_workers: int = 0,
     ):
@@ -198,17 +199,31 @@ class ImageDataModule(GANDataModule):
             resolution: images are resized to resolution x resolution.
             batch_size: images per step and process.
             limit: keep this many training images (a seeded choice), for data-efficiency experiments.
+            validation_images: hold out this many training-split images (a seeded choice disjoint from the
+                training images) as `validation_samples`, e.g. for ADA's r_v heuristic.
             seed: seeds the `limit` choice and the order of the stream.
         """
         super().__init__(batch_size, seed, num_workers)
         require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
         require(resolution >= 8, "data.resolution", resolution, "use an integer >= 8")
         require(limit is None or limit >= 1, "data.limit", limit, "use an integer >= 1, or null for all images")
+        require(validation_images >= 0, "data.validation_images", validation_images, "use an integer >= 0")
         self.dataset, self.root, self.resolution, self.limit = dataset, root, resolution, limit
+        self.validation_images = validation_images
+        self.validation_samples: Optional[torch.Tensor] = None
         self.data_shape = (DATASETS[dataset].channels, resolution, resolution)
 
     def load_train_samples(self) -> torch.Tensor:
-        return load_images(self.dataset, self.root, True, self.resolution, self.limit, self.seed)
+        if not self.validation_images:
+            return load_images(self.dataset, self.root, True, self.resolution, self.limit, self.seed)
+        # The held-out images are the end of the permutation whose prefix `limit` keeps, so the two never overlap.
+        images = load_images(self.dataset, self.root, True, self.resolution, None, self.seed)
+        n_train = len(images) - self.validation_images
+        require(n_train >= (self.limit or 1), "data.validation_images", self.validation_images,
+                f"the dataset has {len(images)} images, limit {self.limit} of them for training: hold out fewer")
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+        self.validation_samples = images[order[n_train:]]
+        return images[order[: self.limit or n_train]]
 
 
 # ------------------------------------------------------------------------------------------------ datasets

@@ -92,10 +92,7 @@ class GANTechnique(pl.LightningModule):
         self.hparams.n_critic = n_critic
         self.automatic_optimization = False
 
-        self.generator, self.critic = build_networks(
-            architecture, tuple(data_shape), latent_dim, width=width, spectral_norm=spectral_norm,
-            n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
-        )
+        self.generator, self.critic = self.build_networks()
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.adversarial = build_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
         if channels_last:
@@ -109,10 +106,19 @@ class GANTechnique(pl.LightningModule):
         self.stats = StatsWindow()
         self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
 
+    def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """(generator, critic) from the hyperparameters; a technique with its own networks overrides it."""
+        hp = self.hparams
+        return build_networks(
+            hp.architecture, tuple(hp.data_shape), hp.latent_dim, width=hp.width, spectral_norm=hp.spectral_norm,
+            n_power_iterations=hp.n_power_iterations, critic_dropout=hp.critic_dropout,
+        )
+
     # ----------------------------------------------------------------------------------------- the loop
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it."""
         real_scores, fake_scores = self.critic(real), self.critic(fake)
+        self.on_critic_scores(real_scores, fake_scores)
         terms = {"loss/d": self.adversarial.discriminator(real_scores, fake_scores)}
         if self.adversarial.estimates_wasserstein:
             terms["critic/wasserstein"] = (real_scores.float().mean() - fake_scores.float().mean()).detach()
@@ -120,6 +126,9 @@ class GANTechnique(pl.LightningModule):
 
     def generator_loss(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"loss/g": self.adversarial.generator(self.critic(fake))}
+
+    def on_critic_scores(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> None:
+        """Called with D's raw scores of each critic step's real and fake batch (ADA measures overfitting here)."""
 
     def after_critic_step(self) -> None:
         """Called after each critic update (WGAN clips the weights here)."""
@@ -192,12 +201,12 @@ class GANTechnique(pl.LightningModule):
             ema_buffer.copy_(buffer)
 
     @torch.no_grad()
-    def sample(self, z: torch.Tensor, ema: bool = True) -> torch.Tensor:
+    def sample(self, z: torch.Tensor, ema: bool = True, **generator_kwargs) -> torch.Tensor:
         """Images (or points) for latent codes `z`, from the EMA generator by default, in eval mode."""
         generator = self.generator_ema if ema else self.generator
         was_training = generator.training
         generator.eval()
-        out = generator(z.to(self.device))
+        out = generator(z.to(self.device), **generator_kwargs)
         generator.train(was_training)
         return out
 

@@ -1,0 +1,69 @@
+"""The augmentation probability p of adaptive discriminator augmentation (Karras et al. 2020, section 3).
+
+Every `interval` critic steps the overfitting heuristic is measured over the steps since the last update and p
+moves by sign(r - target) * (images shown in those steps) / (ada_kimg * 1000), clamped to [0, 1], so p can go
+from 0 to 1 in ada_kimg thousand images. Heuristics:
+- 'rt': r_t = E[sign(D(x_train))], the fraction of reals D calls real, rescaled to [-1, 1] (the paper's choice);
+- 'rv': r_v = (E[D(x_train)] - E[D(x_val)]) / (E[D(x_train)] - E[D(G(z))]), with held-out reals x_val;
+- 'fixed': p never moves (r_t is still measured and logged).
+Sums and counts are reduced across processes before p moves, so every rank holds the same p. The state
+(p, the accumulators, the step counter) goes into checkpoints: resuming continues the same schedule.
+"""
+
+from typing import Callable, Optional
+
+import torch
+
+from lightning_gans.errors import require
+
+HEURISTICS = ("rt", "rv", "fixed")
+# Accumulated sums, in this order: sign(D(train)), D(train), D(val), D(fake), and the image count.
+SUMS = ("sign_train", "train", "val", "fake", "count")
+
+
+class AdaController:
+    def __init__(self, heuristic: str = "rt", target: float = 0.6, interval: int = 4, ada_kimg: float = 500,
+                 p: float = 0.0):
+        require(heuristic in HEURISTICS, "model.ada_heuristic", heuristic, f"choose one of {', '.join(HEURISTICS)}")
+        require(interval >= 1, "model.ada_interval", interval, "use an integer >= 1 (paper: 4)")
+        require(ada_kimg > 0, "model.ada_kimg", ada_kimg, "use > 0 (paper: 500, i.e. p from 0 to 1 in 500k images)")
+        require(0 <= p <= 1, "model.augment_p", p, "use a probability in [0, 1]")
+        self.heuristic, self.target, self.interval, self.ada_kimg = heuristic, target, interval, ada_kimg
+        self.p = p
+        self.steps = 0  # critic steps since the last update
+        self.sums = torch.zeros(len(SUMS), dtype=torch.float64)
+
+    def accumulate(self, real_scores: torch.Tensor, fake_scores: Optional[torch.Tensor] = None,
+                   val_scores: Optional[torch.Tensor] = None) -> None:
+        """Add one critic step's raw scores (val and fake scores are needed by 'rv' only)."""
+        real = real_scores.detach().double()
+        zero = real.new_zeros([])
+        step = torch.stack([real.sign().sum(), real.sum(),
+                            val_scores.detach().double().mean() * len(real) if val_scores is not None else zero,
+                            fake_scores.detach().double().mean() * len(real) if fake_scores is not None else zero,
+                            real.new_tensor(float(len(real)))])
+        self.sums = self.sums.to(real.device) + step
+        self.steps += 1
+
+    def update(self, reduce_sum: Callable[[torch.Tensor], torch.Tensor] = lambda t: t) -> Optional[dict[str, float]]:
+        """After each critic step: every `interval` steps, move p and return the measured heuristics
+        ({'ada/rt': ..., 'ada/rv': ...}); otherwise None. `reduce_sum` sums a tensor over processes."""
+        if self.steps < self.interval:
+            return None
+        sign_train, train, val, fake, count = reduce_sum(self.sums).tolist()
+        measured = {"ada/rt": sign_train / count}
+        if self.heuristic == "rv":
+            measured["ada/rv"] = (train - val) / (train - fake) if train != fake else 0.0
+        if self.heuristic != "fixed":
+            signal = measured[f"ada/{self.heuristic}"]
+            step = (signal > self.target) - (signal < self.target)
+            self.p = min(max(self.p + step * count / (self.ada_kimg * 1000), 0.0), 1.0)
+        self.steps, self.sums = 0, torch.zeros_like(self.sums)
+        return measured
+
+    def state_dict(self) -> dict:
+        return {"p": self.p, "steps": self.steps, "sums": self.sums.cpu().tolist()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.p, self.steps = state["p"], state["steps"]
+        self.sums = torch.tensor(state["sums"], dtype=torch.float64)

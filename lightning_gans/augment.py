@@ -1,0 +1,174 @@
+"""Adaptive discriminator augmentation's differentiable augmentations (Karras et al. 2020), after
+stylegan2-ada's `augment.py`, for images in [-1, 1] of shape (N, C, H, W) with C = 1 or 3.
+
+Every op is applied to each image independently with probability p, with its own random parameter:
+- 'b' pixel blitting: x-flip, 90-degree rotations, integer translation;
+- 'g' general geometric: isotropic scaling, arbitrary rotation (before and after the anisotropic scaling, each with
+  probability 1 - sqrt(1 - p) as in the paper), anisotropic scaling, fractional translation;
+- 'c' colour: brightness, contrast, luma flip, hue rotation, saturation.
+The 'b' and 'g' ops are composed into one affine matrix per image and applied with one bilinear `grid_sample`
+(reflection padding); blits land on pixel centres, so they move whole pixels (up to the float rounding of the
+grid). The colour ops are composed into one 4x4 matrix acting on homogeneous RGB (grayscale: on the luma). Lite: no anti-aliasing filter around the
+resampling, no cutout or noise ops. Everything is differentiable w.r.t. the images; p = 0 returns them unchanged.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lightning_gans.errors import require
+
+GROUPS = {
+    "b": ("xflip", "rotate90", "xint"),
+    "g": ("scale", "rotate", "aniso", "xfrac"),
+    "c": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
+}
+OPS = tuple(op for ops in GROUPS.values() for op in ops)
+# Strengths of stylegan2-ada's AugmentPipe defaults (translations in units of the image size).
+XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
+BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD = 0.2, 0.5, 1.0, 1.0
+LUMA_AXIS = torch.tensor([1.0, 1.0, 1.0, 0.0]) / math.sqrt(3)
+
+
+def parse_ops(augment: str) -> tuple[str, ...]:
+    """The ops of a pipeline spec: a string of group letters ('bgc') or comma-separated op names ('xflip,hue')."""
+    names = [op for group in augment for op in GROUPS[group]] if set(augment) <= set(GROUPS) else augment.split(",")
+    require(augment != "" and all(op in OPS for op in names), "model.augment", augment,
+            f"use group letters from 'bgc' or comma-separated ops from {', '.join(OPS)}")
+    return tuple(names)
+
+
+class AugmentPipe(nn.Module):
+    """augment(x): each of `ops` applied to each image with probability `p` (a float the ADA controller sets)."""
+
+    def __init__(self, augment: str = "bgc", p: float = 0.0):
+        super().__init__()
+        self.ops = parse_ops(augment)
+        self.p = p
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.p <= 0:
+            return images
+        n, dtype, device = images.shape[0], torch.float32, images.device
+        geometric = self._geometric_matrix(n, images.shape[-1], device, dtype)
+        if geometric is not None:
+            grid = F.affine_grid(geometric[:, :2, :].to(images.dtype), list(images.shape), align_corners=False)
+            images = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        colour = self._colour_matrix(n, device, dtype)
+        if colour is not None:
+            colour = colour.to(images.dtype)
+            if images.shape[1] == 1:  # grayscale: the luma row, as stylegan2-ada does
+                colour = colour[:, :3, :].mean(dim=1, keepdim=True)
+                images = images * colour[:, :, :3].sum(dim=2)[..., None, None] + colour[:, :, 3][..., None, None]
+            else:
+                flat = images.flatten(2)
+                images = (colour[:, :3, :3] @ flat + colour[:, :3, 3:]).reshape(images.shape)
+        return images
+
+    # ------------------------------------------------------------------------------------ random draws
+    def _gate(self, n: int, device, probability: float = None) -> torch.Tensor:
+        """(N,) bool: which images get an op, each with probability p (or `probability`)."""
+        return torch.rand(n, device=device) < (self.p if probability is None else probability)
+
+    def _geometric_matrix(self, n, size, device, dtype):
+        """(N, 3, 3) map from output to input coordinates in [-1, 1] (what `affine_grid` takes), or None.
+
+        Each op's inverse has the same distribution as the op, so the draws are composed directly as the inverse."""
+        ops = [op for op in self.ops if op in GROUPS["b"] + GROUPS["g"]]
+        if not ops:
+            return None
+        matrix = torch.eye(3, device=device, dtype=dtype).repeat(n, 1, 1)
+        ones, zeros = torch.ones(n, device=device, dtype=dtype), torch.zeros(n, device=device, dtype=dtype)
+        p_rotate = 1 - math.sqrt(max(1 - self.p, 0.0))
+        for op in ops:
+            for _ in range(2 if op == "rotate" else 1):  # rotation before and after the anisotropic scaling
+                if op == "xflip":
+                    flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device)
+                    step = _scale(1 - 2 * flip, ones)
+                elif op == "rotate90":
+                    quarter = torch.randint(4, (n,), device=device).to(dtype) * self._gate(n, device)
+                    step = _rotate(quarter * math.pi / 2)
+                elif op == "xint":
+                    shift = (torch.rand(n, 2, device=device, dtype=dtype) * 2 - 1) * XINT_MAX
+                    whole_pixels = torch.round(shift * size) * 2 / size  # [-1, 1] spans 2 units
+                    step = _translate(whole_pixels * self._gate(n, device)[:, None])
+                elif op == "scale":
+                    s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * SCALE_STD)
+                    s = torch.where(self._gate(n, device), s, ones)
+                    step = _scale(s, s)
+                elif op == "rotate":
+                    angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * ROTATE_MAX
+                    step = _rotate(torch.where(self._gate(n, device, p_rotate), angle, zeros))
+                elif op == "aniso":
+                    s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * ANISO_STD)
+                    s = torch.where(self._gate(n, device), s, ones)
+                    step = _scale(s, 1 / s)
+                else:  # xfrac
+                    shift = torch.randn(n, 2, device=device, dtype=dtype) * XFRAC_STD * 2  # [-1, 1] spans 2 units
+                    step = _translate(shift * self._gate(n, device)[:, None])
+                matrix = matrix @ step
+        return matrix
+
+    def _colour_matrix(self, n, device, dtype):
+        """(N, 4, 4) acting on homogeneous RGB, or None."""
+        ops = [op for op in self.ops if op in GROUPS["c"]]
+        if not ops:
+            return None
+        matrix = torch.eye(4, device=device, dtype=dtype).repeat(n, 1, 1)
+        axis = LUMA_AXIS.to(device, dtype)
+        luma = torch.outer(axis, axis)
+        for op in ops:
+            gate = self._gate(n, device)
+            if op == "brightness":
+                b = torch.randn(n, device=device, dtype=dtype) * BRIGHTNESS_STD * gate
+                step = torch.eye(4, device=device, dtype=dtype).repeat(n, 1, 1)
+                step[:, :3, 3] = b[:, None]
+            elif op == "contrast":
+                c = torch.where(gate, torch.exp2(torch.randn(n, device=device, dtype=dtype) * CONTRAST_STD), 1.0)
+                step = torch.diag_embed(torch.stack([c, c, c, torch.ones_like(c)], dim=1))
+            elif op == "lumaflip":
+                flip = torch.randint(2, (n,), device=device).to(dtype) * gate
+                step = torch.eye(4, device=device, dtype=dtype) - 2 * luma * flip[:, None, None]
+            elif op == "hue":
+                angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * HUE_MAX * gate
+                step = _rotate_about(axis[:3], angle)
+            else:  # saturation
+                s = torch.where(gate, torch.exp2(torch.randn(n, device=device, dtype=dtype) * SATURATION_STD), 1.0)
+                step = luma + (torch.eye(4, device=device, dtype=dtype) - luma) * s[:, None, None]
+                step[:, 3, 3] = 1
+            matrix = step @ matrix
+        return matrix
+
+    def extra_repr(self) -> str:
+        return f"ops={','.join(self.ops)}, p={self.p}"
+
+
+def _scale(sx: torch.Tensor, sy: torch.Tensor) -> torch.Tensor:
+    return torch.diag_embed(torch.stack([sx, sy, torch.ones_like(sx)], dim=1))
+
+
+def _translate(t: torch.Tensor) -> torch.Tensor:
+    matrix = torch.eye(3, device=t.device, dtype=t.dtype).repeat(t.shape[0], 1, 1)
+    matrix[:, :2, 2] = t
+    return matrix
+
+
+def _rotate(angle: torch.Tensor) -> torch.Tensor:
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    matrix = torch.eye(3, device=angle.device, dtype=angle.dtype).repeat(angle.shape[0], 1, 1)
+    matrix[:, 0, 0], matrix[:, 0, 1], matrix[:, 1, 0], matrix[:, 1, 1] = cos, -sin, sin, cos
+    return matrix
+
+
+def _rotate_about(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """(N, 4, 4) rotation of RGB by `angle` about the unit `axis` (Rodrigues' formula)."""
+    x, y, z = axis
+    cos, sin = torch.cos(angle)[:, None, None], torch.sin(angle)[:, None, None]
+    outer = torch.outer(axis, axis)
+    cross = torch.stack([torch.stack([0 * x, -z, y]), torch.stack([z, 0 * x, -x]), torch.stack([-y, x, 0 * x])])
+    rotation = cos * torch.eye(3, device=axis.device, dtype=axis.dtype) + sin * cross + (1 - cos) * outer
+    matrix = torch.eye(4, device=axis.device, dtype=axis.dtype).repeat(angle.shape[0], 1, 1)
+    matrix[:, :3, :3] = rotation
+    return matrix
