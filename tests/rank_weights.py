@@ -1,4 +1,4 @@
-"""A callback for the DDP tests: every rank saves its own G and D weights at the end of training."""
+"""A callback for the DDP tests: every rank saves its own G and D weights (and ADA's p) at the end of training."""
 
 from pathlib import Path
 
@@ -12,5 +12,7 @@ class SaveRankWeights(pl.Callback):
 
     def on_train_end(self, trainer, pl_module):
         Path(self.dirpath).mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.detach().cpu() for k, v in pl_module.state_dict().items()},
-                   Path(self.dirpath) / f"rank{trainer.global_rank}.pt")
+        weights = {k: v.detach().cpu() for k, v in pl_module.state_dict().items()}
+        if hasattr(pl_module, "ada"):  # StyleGANADA: the augmentation probability must agree too
+            weights["ada.p"] = pl_module.ada.p
+        torch.save(weights, Path(self.dirpath) / f"rank{trainer.global_rank}.pt")
