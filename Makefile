@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 ARGS ?=
 
-.PHONY: setup data evaluator test train-wgan train-wgan-gp train-sngan train-r1 train-toy bench-fid clean-venv
+.PHONY: setup data evaluator test train-wgan train-wgan-gp train-sngan train-r1 train-ada train-toy bench-fid bench-augment clean-venv
 
 setup: $(STAMP) data
 
@@ -43,11 +43,17 @@ train-sngan: evaluator
 train-r1: evaluator
 	$(BIN)/lightning-gans fit --config experiments/r1gan.yaml $(ARGS)
 
+train-ada: evaluator
+	$(BIN)/lightning-gans fit --config experiments/stylegan_ada.yaml $(ARGS)
+
 train-toy: setup
 	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp.yaml $(ARGS)
 
 bench-fid: evaluator
 	$(BIN)/python benchmarks/fid.py
+
+bench-augment: setup
+	$(BIN)/python benchmarks/augment.py
 
 clean-venv:
 	rm -rf $(VENV)

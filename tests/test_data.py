@@ -212,6 +212,18 @@ def test_limit_keeps_a_seeded_choice(offline):
         load_images("fashion_mnist", root, True, 32, limit=21)
 
 
+def test_validation_images_are_held_out_and_keep_the_limit_choice(offline):
+    root = str(write_fashion_mnist(offline / "fm", n_train=20, n_test=8))
+    module = ImageDataModule(root=root, limit=5, validation_images=6, seed=0)
+    assert torch.equal(module.train_samples, ImageDataModule(root=root, limit=5, seed=0).train_samples)
+    train = {bytes(image.numpy()) for image in module.train_samples}
+    held_out = {bytes(image.numpy()) for image in module.validation_samples}
+    assert len(held_out) == 6 and not train & held_out
+    assert len(ImageDataModule(root=root, validation_images=6).train_samples) == 14
+    with pytest.raises(ConfigError, match="data.validation_images"):
+        ImageDataModule(root=root, limit=15, validation_images=6).train_samples
+
+
 @pytest.mark.parametrize("arguments, key", [
     ({"dataset": "imagenet"}, "data.dataset"),
     ({"resolution": 4}, "data.resolution"),
