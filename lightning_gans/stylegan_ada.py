@@ -76,6 +76,12 @@ class StyleGANADA(R1GAN):
                                                   hp.mapping_layers)
         return generator, AugmentedCritic(AugmentPipe(hp.augment), discriminator)
 
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if self.hparams.ada_heuristic == "rv":
+            require(getattr(self.trainer.datamodule, "validation_images", 0) > 0, "model.ada_heuristic", "rv",
+                    "r_v needs held-out images: set data.validation_images > 0, or use 'rt'")
+
     # ------------------------------------------------------------------------------ the p controller
     def on_critic_scores(self, real_scores, fake_scores):
         val_scores = None
@@ -92,9 +98,7 @@ class StyleGANADA(R1GAN):
 
     def validation_batch(self, n: int) -> torch.Tensor:
         """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
-        held_out = getattr(self.trainer.datamodule, "validation_samples", None)
-        require(held_out is not None and len(held_out) > 0, "model.ada_heuristic", "rv",
-                "r_v needs held-out images: set data.validation_images > 0, or use 'rt'")
+        held_out = self.trainer.datamodule.validation_samples
         return to_float(held_out[torch.randint(len(held_out), (n,))]).to(self.device)
 
     # ------------------------------------------------------------------------------------ sampling

@@ -1,5 +1,7 @@
 """StyleGAN-ADA: the p controller's rule, augmentation on every path into D, resume and DDP agreement on p."""
 
+import csv
+import math
 import os
 import shutil
 import subprocess
@@ -67,6 +69,14 @@ def test_p_follows_forced_critic_outputs_in_training(sign, fashion_root, tmp_pat
     ada, images_seen = ada_state(tmp_path / "stylegan_ada" / "forced" / "checkpoints" / "last.ckpt")
     assert images_seen == 12 * 16
     assert ada["p"] == (pytest.approx(0.1 + 3 * 0.064, rel=1e-12) if sign > 0 else 0.0)
+
+
+def test_rv_heuristic_trains_on_held_out_images_and_logs_rv(fashion_root, tmp_path):
+    fit(CONFIG, tmp_path, "rv", *small(fashion_root, "--model.max_g_steps", "8", "--model.ada_heuristic", "rv",
+                                       "--data.validation_images", "64", "--trainer.log_every_n_steps", "4"))
+    with open(tmp_path / "stylegan_ada" / "rv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and all(math.isfinite(float(row[key])) for row in rows for key in ("ada/rv", "ada/rt", "ada/p"))
 
 
 # ---------------------------------------------------------------------------------------- augmented paths
