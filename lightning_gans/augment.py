@@ -8,8 +8,9 @@ Every op is applied to each image independently with probability p, with its own
 - 'c' colour: brightness, contrast, luma flip, hue rotation, saturation.
 The 'b' and 'g' ops are composed into one affine matrix per image and applied with one bilinear `grid_sample`
 (reflection padding); blits land on pixel centres, so they move whole pixels (up to the float rounding of the
-grid). The colour ops are composed into one 4x4 matrix acting on homogeneous RGB (grayscale: on the luma). Lite: no anti-aliasing filter around the
-resampling, no cutout or noise ops. Everything is differentiable w.r.t. the images; p = 0 returns them unchanged.
+grid). The colour ops are composed into one 4x4 matrix acting on homogeneous RGB (grayscale: on the luma).
+Lite: no anti-aliasing filter around the resampling, no cutout or noise ops. Everything is differentiable w.r.t.
+the images; p = 0 returns them unchanged.
 """
 
 import math

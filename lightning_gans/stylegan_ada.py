@@ -63,7 +63,8 @@ class StyleGANADA(R1GAN):
             mapping_layers: depth of the mapping network (ADA's cifar preset: 2).
             truncation_psi: default truncation of `sample` (1 = none).
         """
-        require(architecture == "stylegan", "model.architecture", architecture, "StyleGANADA trains 'stylegan' networks")
+        require(architecture == "stylegan", "model.architecture", architecture,
+                "StyleGANADA trains the 'stylegan' networks")
         require(0 < truncation_psi <= 1, "model.truncation_psi", truncation_psi, "use a value in (0, 1] (1 = none)")
         super().__init__(architecture=architecture, latent_dim=latent_dim, r1_gamma=r1_gamma,
                          regularization_interval=regularization_interval, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)

@@ -76,7 +76,8 @@ def test_rv_heuristic_trains_on_held_out_images_and_logs_rv(fashion_root, tmp_pa
                                        "--data.validation_images", "64", "--trainer.log_every_n_steps", "4"))
     with open(tmp_path / "stylegan_ada" / "rv" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 and all(math.isfinite(float(row[key])) for row in rows for key in ("ada/rv", "ada/rt", "ada/p"))
+    assert len(rows) == 2
+    assert all(math.isfinite(float(row[key])) for row in rows for key in ("ada/rv", "ada/rt", "ada/p"))
 
 
 # ---------------------------------------------------------------------------------------- augmented paths
