@@ -14,7 +14,6 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from lightning_gans.errors import require
-from lightning_gans.networks_stylegan import build_stylegan
 
 CONV_AND_LINEAR = (
     nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
@@ -208,7 +207,6 @@ ARCHITECTURES: dict[str, Callable[[tuple, int, Optional[int], float], tuple[Gene
     "cnn": build_cnn,
     "resnet": build_resnet,
     "mlp": build_mlp,
-    "stylegan": build_stylegan,  # networks_stylegan.py; equalized learning rate, so init_weights leaves it alone
 }
 
 

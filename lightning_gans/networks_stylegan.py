@@ -1,12 +1,15 @@
 """A small StyleGAN2 (Karras et al. 2020, config F with ADA's cifar preset for depth), after stylegan2-ada's
-`networks.py`: the generator and critic `StyleGANADA` trains, registered as architecture 'stylegan'.
+`networks.py`: the generator and critic `StyleGANADA` trains (its architecture 'stylegan'). Not in
+`networks.ARCHITECTURES`: spectral norm, critic dropout and CT-GAN's features/head do not apply to it, and its
+mapping depth is an extra option; `build_stylegan` builds the pair.
 
 G: z -> mapping network (normalise z, `mapping_layers` fully connected layers, lr multiplier 0.01) -> w; synthesis
    from a learned 4x4 constant: per resolution two 3x3 modulated/demodulated convolutions (the first after 2x
    upsampling) with per-pixel noise, and a toRGB layer whose output is added to the upsampled image (skips).
    The mapping network tracks w_avg, the moving average of w, for the truncation trick.
 D: residual: fromRGB, per resolution [3x3 conv, 3x3 conv, 2x down] + [2x down, 1x1 conv] skip, scaled by
-   sqrt(1/2); at 4x4 minibatch standard deviation, 3x3 conv, dense, dense 1.
+   sqrt(1/2); at 4x4 minibatch standard deviation, 3x3 conv, dense, dense 1. The minibatch stddev makes each
+   score depend on its group of 4, so R1 is the gradient of the summed scores, as stylegan2-ada computes it.
 Every weight uses the equalized learning rate: stored as N(0, 1) / lr_mul and scaled by lr_mul / sqrt(fan_in) at
 run time. Lite: bilinear up/downsampling instead of the FIR filters, one w for all layers (no style mixing), no
 activation clamping. The output is not squashed (as in StyleGAN2); images are meant to lie in [-1, 1].
