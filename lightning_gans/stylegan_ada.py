@@ -95,7 +95,8 @@ class StyleGANADA(R1GAN):
         measured = self.ada.update(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
         if measured is not None:
             self.critic.augment.p = self.ada.p
-            self.stats.record({key: torch.tensor(value) for key, value in {**measured, "ada/p": self.ada.p}.items()})
+            measured["ada/p"] = self.ada.p
+            self.stats.record({key: torch.tensor(value, device=self.device) for key, value in measured.items()})
 
     def validation_batch(self, n: int) -> torch.Tensor:
         """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
