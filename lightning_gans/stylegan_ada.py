@@ -71,11 +71,12 @@ class StyleGANADA(R1GAN):
         self.ada = AdaController(ada_heuristic, ada_target, ada_interval, ada_kimg, p=augment_p)
         self.critic.augment.p = self.ada.p
 
-    def build_networks(self):
-        hp = self.hparams
-        generator, discriminator = build_stylegan(tuple(hp.data_shape), hp.latent_dim, hp.width, hp.critic_dropout,
-                                                  hp.mapping_layers)
-        return generator, AugmentedCritic(AugmentPipe(hp.augment), discriminator)
+    def build_networks(self, architecture, data_shape, latent_dim, width=None, critic_dropout=0.0,
+                       spectral_norm=False, **options):
+        require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
+        generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
+                                                  self.hparams.mapping_layers)
+        return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
 
     def setup(self, stage: str) -> None:
         super().setup(stage)

@@ -92,7 +92,10 @@ class GANTechnique(pl.LightningModule):
         self.hparams.n_critic = n_critic
         self.automatic_optimization = False
 
-        self.generator, self.critic = self.build_networks()
+        self.generator, self.critic = self.build_networks(
+            architecture, tuple(data_shape), latent_dim, width=width, spectral_norm=spectral_norm,
+            n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
+        )
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.adversarial = build_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
         if channels_last:
@@ -106,13 +109,10 @@ class GANTechnique(pl.LightningModule):
         self.stats = StatsWindow()
         self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
 
-    def build_networks(self) -> tuple[torch.nn.Module, torch.nn.Module]:
-        """(generator, critic) from the hyperparameters; a technique with its own networks overrides it."""
-        hp = self.hparams
-        return build_networks(
-            hp.architecture, tuple(hp.data_shape), hp.latent_dim, width=hp.width, spectral_norm=hp.spectral_norm,
-            n_power_iterations=hp.n_power_iterations, critic_dropout=hp.critic_dropout,
-        )
+    def build_networks(self, architecture: str, data_shape: tuple, latent_dim: int, **options):
+        """(generator, critic), by default `networks.build_networks`; a technique with its own networks overrides
+        it (the arguments are the values the subclass resolved, which under LightningCLI hparams may not hold)."""
+        return build_networks(architecture, data_shape, latent_dim, **options)
 
     # ----------------------------------------------------------------------------------------- the loop
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
