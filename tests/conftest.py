@@ -46,3 +46,9 @@ def one_line_config_error(call) -> str:
 def fashion_root(tmp_path_factory) -> Path:
     """512 training images in Fashion-MNIST's on-disk format."""
     return write_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), n_train=512)
+
+
+@pytest.fixture(autouse=True)
+def no_wandb_by_default(monkeypatch):
+    """Starting W&B costs seconds per run: tests log to metrics.csv only, except those that test W&B."""
+    monkeypatch.setenv("WANDB_MODE", "disabled")
