@@ -127,8 +127,9 @@ class GANCLI(LightningCLI):
         if explicit in (None, True):
             data = config.data.init_args
             tags = [technique, data.get("distribution") or data.get("dataset"), *config.wandb_tags]
+            run_config = {"technique": technique, "seed": config.seed_everything, "data": data.as_dict()}
             chosen = build_loggers(config.logger, self.run_directory, f"{technique}-{self.run_directory.name}",
-                                   config.wandb_project, config.wandb_group, tuple(tag for tag in tags if tag))
+                                   config.wandb_project, config.wandb_group, tuple(tag for tag in tags if tag), run_config)
         else:
             chosen = build_loggers("none", self.run_directory)
             chosen += list(explicit) if isinstance(explicit, (list, tuple)) else [explicit] if explicit else []

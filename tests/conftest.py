@@ -48,7 +48,10 @@ def fashion_root(tmp_path_factory) -> Path:
     return write_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), n_train=512)
 
 
-@pytest.fixture(autouse=True)
-def no_wandb_by_default(monkeypatch):
-    """Starting W&B costs seconds per run: tests log to metrics.csv only, except those that test W&B."""
-    monkeypatch.setenv("WANDB_MODE", "disabled")
+@pytest.fixture(scope="session", autouse=True)
+def no_wandb_by_default():
+    """Starting W&B costs seconds per run: tests (and session fixtures that train) log to metrics.csv only,
+    except those that test W&B and change the environment themselves."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("WANDB_MODE", "disabled")
+        yield

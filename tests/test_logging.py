@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from tensorboardX.proto import event_pb2
 
-from conftest import REPO
+from conftest import REPO, one_line_config_error
 from lightning_gans.cli import GANCLI
+from lightning_gans.loggers import wandb_mode
 from lightning_gans.samples import save_critic_contour
 from test_training import QUIET
 from wandb_records import history_rows, read_records
@@ -45,18 +46,26 @@ def test_wandb_logs_offline_without_a_key_or_a_prompt_and_a_resume_continues_its
     offline_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 2 and len({path.name.rsplit("-", 1)[1] for path in offline_runs}) == 1  # one W&B run
     first_log = next(offline_runs[0].glob("run-*.wandb"))
-    run = next(record.run for record in read_records(first_log) if record.WhichOneof("record_type") == "run")
+    records = read_records(first_log)
+    run = next(record.run for record in records if record.HasField("run"))
     assert (run.project, run.display_name, run.run_group) == ("lightning-gans", "wgan_gp-offline", "bench-1")
     assert set(run.tags) == {"wgan_gp", "ring8", "extra"}
+    config = {item.key: json.loads(item.value_json)  # wandb.init's config, then Lightning's hyperparameters
+              for record in records for item in [*record.run.config.update, *record.config.update]}
+    assert (config["technique"], config["seed"], config["data"]["distribution"], config["lr_d"]) == ("wgan_gp", 0, "ring8", 1e-3)
 
     rows = history_rows(first_log)
     losses = [float(row["loss/d"]) for row in rows if "loss/d" in row]
     assert len(losses) == 4 and all(np.isfinite(losses))  # g_step 5, 10, 15, 20
     assert float(rows[0]["lr/d"]) == 1e-3
     assert {"critic/grad_norm_interp", "critic/sigma_max/head", "critic/wasserstein", "perf/img_per_s"} <= set(rows[0])
+    assert any("toy/modes_covered" in row for row in rows)  # evaluation callbacks reach W&B too
     images = [json.loads(row["samples/filenames"]) for row in rows if "samples/filenames" in row]
     assert len(images) == 2  # g_step 10 and 20
     assert all(Image.open(offline_runs[0] / "files" / files[0]).size == (560, 500) for files in images)
+    resumed_rows = history_rows(next(offline_runs[1].glob("run-*.wandb")))
+    assert [float(row["trainer/global_step"]) for row in resumed_rows if "loss/d" in row] == [25, 30]
+    assert [row["progress/g_step"] for row in metrics_rows(run_dir) if row.get("loss/d")] == ["5", "10", "15", "20", "25", "30"]
 
 
 def tensorboard_scalar_tags(directory):
@@ -103,3 +112,19 @@ def test_toy_picture_shows_real_and_generated_points_over_the_critic_contour(tmp
     greenish = (green > 130) & (red < 90) & (blue < 90)  # tab:green is (44, 160, 44)
     contour_blues = (blue > red + 30) & (blue > 150)
     assert orange.sum() > 500 and greenish.sum() > 500 and contour_blues.sum() > 20_000
+
+
+def test_wandb_mode_is_online_only_with_a_key_and_an_explicit_mode_wins(tmp_path, monkeypatch):
+    for key in [key for key in os.environ if key.startswith("WANDB_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NETRC", str(tmp_path / ".netrc"))
+    assert wandb_mode() == "offline"
+    message = one_line_config_error(lambda: (monkeypatch.setenv("WANDB_MODE", "online"), wandb_mode()))
+    assert message.startswith("WANDB_MODE=online is invalid: no W&B API key is configured")
+    monkeypatch.setenv("WANDB_API_KEY", "0123456789" * 4)  # the format of a key; never sent anywhere
+    assert wandb_mode() == "online"
+    monkeypatch.delenv("WANDB_MODE")
+    assert wandb_mode() == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_mode() == "disabled"
