@@ -130,9 +130,9 @@ class GANCLI(LightningCLI):
             run_config = {"technique": technique, "seed": config.seed_everything, "data": data.as_dict()}
             chosen = build_loggers(config.logger, self.run_directory, f"{technique}-{self.run_directory.name}",
                                    config.wandb_project, config.wandb_group, tuple(tag for tag in tags if tag), run_config)
-        else:
-            chosen = build_loggers("none", self.run_directory)
-            chosen += list(explicit) if isinstance(explicit, (list, tuple)) else [explicit] if explicit else []
+        else:  # the user's own logger(s) replace --logger (false: none); metrics.csv stays
+            own = [] if explicit is False else list(explicit) if isinstance(explicit, (list, tuple)) else [explicit]
+            chosen = build_loggers("none", self.run_directory) + own
         return super().instantiate_trainer(logger=chosen, **kwargs)
 
     def after_instantiate_classes(self):

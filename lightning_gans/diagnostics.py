@@ -11,6 +11,14 @@ from torch import nn
 from lightning_gans.networks import CONV_AND_LINEAR
 
 
+def largest_singular_value(matrix: torch.Tensor) -> torch.Tensor:
+    """sigma_max of a 2-D matrix, as the root of the largest eigenvalue of its smaller Gram matrix in float64:
+    several times cheaper than an SVD, and as exact."""
+    matrix = matrix.double()
+    gram = matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else matrix.T @ matrix
+    return torch.linalg.eigvalsh(gram)[-1].clamp(min=0).sqrt().float()
+
+
 @torch.no_grad()
 def layer_singular_values(module: nn.Module) -> dict[str, torch.Tensor]:
     """{layer name: largest singular value of its weight} for every Conv and Linear layer of `module`, a conv's
@@ -19,7 +27,7 @@ def layer_singular_values(module: nn.Module) -> dict[str, torch.Tensor]:
     was_training = module.training
     module.eval()
     values = {
-        name: torch.linalg.matrix_norm(layer.weight.detach().flatten(1).float(), ord=2)
+        name: largest_singular_value(layer.weight.detach().flatten(1))
         for name, layer in module.named_modules()
         if isinstance(layer, CONV_AND_LINEAR)
     }
