@@ -3,9 +3,12 @@ same networks, losses and EMA in a plain PyTorch loop in the same process. Repor
 
     .venv/bin/python benchmarks/throughput.py [--steps 30] [--precision 32-true|bf16-mixed]
     .venv/bin/python benchmarks/throughput.py --guard_overhead   # LightningModule with / without the divergence guard
+    .venv/bin/python benchmarks/throughput.py --diagnostics_overhead   # with critic diagnostics every G step / never
 """
 
 import argparse
+import contextlib
+import inspect
 import time
 
 import pytorch_lightning as pl
@@ -42,9 +45,9 @@ class StepTimer(pl.Callback):
         return (pl_module.images_seen - self.images_at_start) / (time.perf_counter() - self.start)
 
 
-def lightning_images_per_second(batch_size, warmup, steps, precision):
+def lightning_images_per_second(batch_size, warmup, steps, precision, **model_options):
     pl.seed_everything(0, verbose=False)
-    model = SNGAN(max_g_steps=warmup + steps)
+    model = SNGAN(max_g_steps=warmup + steps, **model_options)
     timer = StepTimer(warmup)
     trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, precision=precision, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
@@ -85,18 +88,35 @@ def plain_images_per_second(batch_size, warmup, steps, precision):
     return steps * batch_size / (time.perf_counter() - start)
 
 
-def report_guard_overhead(args):
-    guarded, unguarded = [], []
-    all_finite = GANTechnique.all_finite
+def mean_images_per_second_interleaved(args, variants):
+    """{name: mean img/s} of the LightningModule under each variant (a context manager factory), alternated over
+    `args.rounds` rounds so that warm-up and machine noise fall on every variant."""
+    results = {name: [] for name in variants}
     for _ in range(args.rounds):
-        guarded.append(lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
-        GANTechnique.all_finite = lambda self, terms, phase: True  # the guard off: no check, no sync
-        unguarded.append(lightning_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))
+        for name, (variant, model_options) in variants.items():
+            with variant():
+                results[name].append(lightning_images_per_second(args.batch_size, args.warmup, args.steps,
+                                                                 args.precision, **model_options))
+    return {name: sum(values) / len(values) for name, values in results.items()}
+
+
+@contextlib.contextmanager
+def guard_off():
+    all_finite = GANTechnique.all_finite
+    GANTechnique.all_finite = lambda self, terms, phase: True  # no check, no sync
+    try:
+        yield
+    finally:
         GANTechnique.all_finite = all_finite
-    print(f"SN-GAN CNN, batch {args.batch_size}, {args.precision}, {args.rounds} interleaved rounds")
-    print(f"with divergence guard    : mean {sum(guarded) / len(guarded):7.1f} img/s")
-    print(f"without divergence guard : mean {sum(unguarded) / len(unguarded):7.1f} img/s")
-    print(f"ratio with / without: {sum(guarded) / sum(unguarded):.3f}")
+
+
+def report_overhead(args, what, variants):
+    (with_name, with_value), (without_name, without_value) = mean_images_per_second_interleaved(args, variants).items()
+    print(f"SN-GAN CNN, batch {args.batch_size}, {args.precision}, {args.steps} G steps, {args.rounds} interleaved rounds: {what}")
+    print(f"{with_name:<28}: mean {with_value:7.1f} img/s")
+    print(f"{without_name:<28}: mean {without_value:7.1f} img/s")
+    print(f"ratio: {with_value / without_value:.3f}")
+    return with_value / without_value
 
 
 def main():
@@ -108,9 +128,19 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="alternate the two loops this many times")
     parser.add_argument("--guard_overhead", action="store_true",
                         help="compare the LightningModule with and without its divergence guard instead")
+    parser.add_argument("--diagnostics_overhead", action="store_true",
+                        help="compare the LightningModule with critic diagnostics every G step and never instead")
     args = parser.parse_args()
     if args.guard_overhead:
-        return report_guard_overhead(args)
+        return report_overhead(args, "divergence guard", {
+            "with divergence guard": (contextlib.nullcontext, {}), "without divergence guard": (guard_off, {})})
+    if args.diagnostics_overhead:
+        ratio = report_overhead(args, "critic diagnostics (grad norms, sigma_max per layer)", {
+            "diagnostics every G step": (contextlib.nullcontext, {"diagnostics_every": 1}),
+            "diagnostics never": (contextlib.nullcontext, {"diagnostics_every": 10**9})})
+        every = inspect.signature(GANTechnique).parameters["diagnostics_every"].default
+        print(f"implied slowdown at the default diagnostics_every={every}: {(1 / ratio - 1) / every:.2%}")
+        return
     plain, lightning = [], []
     for _ in range(args.rounds):  # interleaved, so warm-up and machine noise fall on both sides
         plain.append(plain_images_per_second(args.batch_size, args.warmup, args.steps, args.precision))

@@ -1,6 +1,7 @@
 """`lightning-gans fit --config experiments/<technique>.yaml`: LightningCLI with run directories and one-line errors.
 
-A run writes to `<runs_root>/<technique>/<run_name>/`: config.yaml, metrics.csv, checkpoints/, samples/.
+A run writes to `<runs_root>/<technique>/<run_name>/`: config.yaml, metrics.csv, checkpoints/, samples/, and
+the chosen logger's files (`--logger wandb|csv|tensorboard|none`, see `loggers.py`).
 A new run never writes into an existing directory; `--ckpt_path last --run_name NAME` resumes one.
 """
 
@@ -9,6 +10,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 from jsonargparse import ArgumentError
 from pytorch_lightning.cli import LightningCLI
@@ -19,6 +21,7 @@ from lightning_gans.data import GANDataModule
 from lightning_gans.errors import ConfigError, TrainingDiverged
 from lightning_gans.evaluate import main as evaluate_command
 from lightning_gans.feature_extractor_classifier import train_evaluator_command
+from lightning_gans.loggers import LOGGER_CHOICES, build_loggers
 from lightning_gans.metric_fid import FIDCallback
 from lightning_gans.samples import SampleGrid
 from lightning_gans.toy_metrics import ToyMetrics
@@ -60,6 +63,12 @@ class GANCLI(LightningCLI):
     def add_arguments_to_parser(self, parser):
         parser.add_argument("--run_name", type=str | None, default=None, help="Run directory name (default: a timestamp)")
         parser.add_argument("--runs_root", type=str, default="runs", help="Runs go to <runs_root>/<technique>/<run_name>")
+        parser.add_argument("--logger", type=Literal[LOGGER_CHOICES], default="wandb",
+                            help="Logger beside <run_dir>/metrics.csv (W&B is offline without an API key)")
+        parser.add_argument("--wandb_project", type=str, default="lightning-gans", help="W&B project")
+        parser.add_argument("--wandb_group", type=str | None, default=None, help="W&B group, e.g. a benchmark id")
+        parser.add_argument("--wandb_tags", type=list[str], default=[],
+                            help="Extra W&B tags; the technique and the dataset are always tags")
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(FIDCallback, "fid")
@@ -108,11 +117,23 @@ class GANCLI(LightningCLI):
                 )
         self.run_directory = run_dir
         config.trainer.default_root_dir = str(run_dir)
-        if config.trainer.logger in (None, True):
-            config.trainer.logger = {
-                "class_path": "pytorch_lightning.loggers.CSVLogger",
-                "init_args": {"save_dir": str(run_dir), "name": "", "version": ""},
-            }
+
+    def instantiate_trainer(self, **kwargs):
+        """The trainer logs to `loggers.build_loggers` (metrics.csv and `--logger`), or to metrics.csv and an
+        explicit `--trainer.logger`."""
+        config = self.config[self.subcommand]
+        technique = technique_name(config.model.class_path)
+        explicit = self.config_init[self.subcommand].trainer.logger
+        if explicit in (None, True):
+            data = config.data.init_args
+            tags = [technique, data.get("distribution") or data.get("dataset"), *config.wandb_tags]
+            run_config = {"technique": technique, "seed": config.seed_everything, "data": data.as_dict()}
+            chosen = build_loggers(config.logger, self.run_directory, f"{technique}-{self.run_directory.name}",
+                                   config.wandb_project, config.wandb_group, tuple(tag for tag in tags if tag), run_config)
+        else:  # the user's own logger(s) replace --logger (false: none); metrics.csv stays
+            own = [] if explicit is False else list(explicit) if isinstance(explicit, (list, tuple)) else [explicit]
+            chosen = build_loggers("none", self.run_directory) + own
+        return super().instantiate_trainer(logger=chosen, **kwargs)
 
     def after_instantiate_classes(self):
         ckpt_path = self.config[self.subcommand].get("ckpt_path")

@@ -18,6 +18,7 @@ import torch
 from pytorch_lightning.utilities import rank_zero_warn
 
 from lightning_gans import distributed
+from lightning_gans.diagnostics import layer_singular_values, learning_rates
 from lightning_gans.errors import TrainingDiverged, require
 from lightning_gans.losses import build_loss
 from lightning_gans.networks import build_networks
@@ -72,7 +73,8 @@ class GANTechnique(pl.LightningModule):
             ema_decay: decay of the exponential moving average of G used for samples and evaluation.
             max_g_steps, max_kimg: training budget in generator steps and in thousands of real images
                 shown to D (summed over processes); training stops at whichever comes first.
-            diagnostics_every: every this many G steps, log D's input-gradient norm at real and fake points.
+            diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
+                interpolated points and the largest singular value of each D layer.
             max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
                 many updates have not yet been skipped for that reason; 0 stops at the first.
         """
@@ -211,7 +213,8 @@ class GANTechnique(pl.LightningModule):
         return out
 
     def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """D's input-gradient norm at real, fake and interpolated points: the empirical Lipschitz signal.
+        """D's input-gradient norm at real, fake and interpolated points (the empirical Lipschitz signal) and the
+        largest singular value of each layer, `critic/sigma_max/<layer>` (`diagnostics.layer_singular_values`).
 
         Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks."""
         self.critic.eval()
@@ -220,7 +223,8 @@ class GANTechnique(pl.LightningModule):
             for name, points in (("real", real), ("fake", fake), ("interp", random_interpolates(real, fake)))
         }
         self.critic.train()
-        return norms
+        sigmas = {f"critic/sigma_max/{name}": value for name, value in layer_singular_values(self.critic).items()}
+        return {**norms, **sigmas}
 
     def budget_reached(self) -> bool:
         max_g_steps, max_kimg = self.hparams.max_g_steps, self.hparams.max_kimg
@@ -230,7 +234,7 @@ class GANTechnique(pl.LightningModule):
 
     def report(self, terms: dict[str, torch.Tensor]) -> None:
         """Progress bar every step; loggers every `trainer.log_every_n_steps` generator steps, with the window's
-        means (`StatsWindow`), the counters and img/s, at step = g_step."""
+        means (`StatsWindow`), the counters, img/s and the learning rates (`lr/g`, `lr/d`), at step = g_step."""
         self.log("g_step", float(self.g_step), prog_bar=True, logger=False)
         self.log("kimg", self.images_seen / 1000, prog_bar=True, logger=False)
         self.log_dict({key: terms[key] for key in PROGRESS_BAR_KEYS}, prog_bar=True, logger=False)
@@ -243,6 +247,7 @@ class GANTechnique(pl.LightningModule):
         start_time, start_images = self._window_start
         metrics.update({"progress/g_step": self.g_step, "progress/kimg": self.images_seen / 1000,
                         "perf/img_per_s": (self.images_seen - start_images) / max(now - start_time, 1e-9)})
+        metrics.update(learning_rates(dict(zip(("g", "d"), self.optimizers()))))
         self._window_start = (now, self.images_seen)
         for logger in self.loggers:
             logger.log_metrics(metrics, step=self.g_step)

@@ -46,3 +46,12 @@ def one_line_config_error(call) -> str:
 def fashion_root(tmp_path_factory) -> Path:
     """512 training images in Fashion-MNIST's on-disk format."""
     return write_fashion_mnist(tmp_path_factory.mktemp("fashion-mnist"), n_train=512)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_wandb_by_default():
+    """Starting W&B costs seconds per run: tests (and session fixtures that train) log to metrics.csv only,
+    except those that test W&B and change the environment themselves."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("WANDB_MODE", "disabled")
+        yield
