@@ -161,14 +161,14 @@ def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
     for run in sorted(runs, key=lambda r: r.seed):
         first_seed.setdefault(run.technique, run)
     techniques = sorted(first_seed)
-    figure, axes = plt.subplots(1, len(techniques), figsize=(3.2 * len(techniques), 3.6), squeeze=False)
+    figure, axes = plt.subplots(1, len(techniques), figsize=(3.2 * len(techniques), 3.8), squeeze=False,
+                                layout="constrained")
     for ax, technique in zip(axes[0], techniques):
         run = first_seed[technique]
         grid = sorted((run.run_dir / "samples").glob("g*.png"))[-1]
         ax.imshow(np.asarray(Image.open(grid).convert("RGB")))
         ax.set_title(f"{technique}\nseed {run.seed}, {grid.stem}")
         ax.axis("off")
-    figure.tight_layout()
     figure.savefig(bench_dir / "samples.png", dpi=120)
     plt.close(figure)
 
