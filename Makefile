@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FMNIST := /usr/share/datasets/fashion-mnist
 ARGS ?=
 
-.PHONY: setup data evaluator test train-wgan train-wgan-gp train-sngan train-r1 train-ada train-toy bench-fid bench-augment clean-venv
+.PHONY: setup data evaluator test train-wgan train-wgan-gp train-sngan train-r1 train-ada train-toy bench bench-fid bench-augment clean-venv
 
 setup: $(STAMP) data
 
@@ -48,6 +48,12 @@ train-ada: evaluator
 
 train-toy: setup
 	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp.yaml $(ARGS)
+
+# Every technique x SEEDS seeds on one preset (toy, fmnist-cpu, cifar10); results in results/<preset>/. Resumable.
+PRESET ?= toy
+SEEDS ?= 2
+bench: $(if $(filter toy,$(PRESET)),setup,evaluator)
+	$(BIN)/lightning-gans bench --preset $(PRESET) --seeds $(SEEDS) $(if $(ARGS),-- $(ARGS))
 
 bench-fid: evaluator
 	$(BIN)/python benchmarks/fid.py

@@ -16,6 +16,7 @@ from jsonargparse import ArgumentError
 from pytorch_lightning.cli import LightningCLI
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from lightning_gans.bench import bench_command
 from lightning_gans.checkpoint import GANCheckpoint, check_checkpoint, check_checkpoint_fits
 from lightning_gans.data import GANDataModule
 from lightning_gans.errors import ConfigError, TrainingDiverged
@@ -168,7 +169,7 @@ def one_line(error: Exception) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-PLAIN_COMMANDS = {"train-evaluator": train_evaluator_command, "evaluate": evaluate_command}
+PLAIN_COMMANDS = {"train-evaluator": train_evaluator_command, "evaluate": evaluate_command, "bench": bench_command}
 
 
 def main(args=None) -> None:

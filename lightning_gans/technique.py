@@ -110,6 +110,8 @@ class GANTechnique(pl.LightningModule):
         self.nonfinite_skips = 0
         self.stats = StatsWindow()
         self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
+        self.wall_time_before = 0.0  # training seconds of this run's earlier sessions (before a resume)
+        self._session_start: Optional[float] = None
 
     def build_networks(self, architecture: str, data_shape: tuple, latent_dim: int, **options):
         """(generator, critic), by default `networks.build_networks`; a technique with its own networks overrides
@@ -248,10 +250,16 @@ class GANTechnique(pl.LightningModule):
         metrics.update({"progress/g_step": self.g_step, "progress/kimg": self.images_seen / 1000,
                         "perf/img_per_s": (self.images_seen - start_images) / max(now - start_time, 1e-9)})
         metrics.update(learning_rates(dict(zip(("g", "d"), self.optimizers()))))
+        metrics["progress/wall_time_s"] = self.wall_time()
         self._window_start = (now, self.images_seen)
         for logger in self.loggers:
             logger.log_metrics(metrics, step=self.g_step)
         self.log("img/s", metrics["perf/img_per_s"], prog_bar=True, logger=False)
+
+    def wall_time(self) -> float:
+        """Seconds of training of this run, evaluation included, summed over resumes."""
+        now = time.perf_counter()
+        return self.wall_time_before + now - (now if self._session_start is None else self._session_start)
 
     def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
@@ -269,6 +277,9 @@ class GANTechnique(pl.LightningModule):
             optimizer_class(self.critic.parameters(), lr=hp.lr_d, **kwargs),
         )
 
+    def on_train_start(self) -> None:
+        self._session_start = time.perf_counter()
+
     def setup(self, stage: str) -> None:
         distributed.allow_partial_backward(self.trainer)
 
@@ -281,6 +292,7 @@ class GANTechnique(pl.LightningModule):
             "g_step": self.g_step,
             "images_seen": self.images_seen,
             "nonfinite_skips": self.nonfinite_skips,
+            "wall_time_s": self.wall_time(),
             "rng": distributed.gather_rng_states(),
         }
 
@@ -288,4 +300,5 @@ class GANTechnique(pl.LightningModule):
         state = checkpoint["lightning_gans"]
         self.d_step, self.g_step, self.images_seen = state["d_step"], state["g_step"], state["images_seen"]
         self.nonfinite_skips = state["nonfinite_skips"]
+        self.wall_time_before = state.get("wall_time_s", 0.0)  # absent in checkpoints of older versions
         distributed.restore_rng_states(state["rng"])

@@ -2,11 +2,14 @@
 
 Each sample is assigned to its nearest mode; it is high quality when within 3 standard deviations of it.
 A mode is covered when at least `min_samples_per_mode` high-quality samples fall on it (PacGAN: 20 of 2,500).
+Besides, `toy/frechet_xy` is the Frechet distance between generated and real points on their raw 2-D coordinates
+(FID's formula without a feature network): one continuous number per step, for curves and rankings.
 """
 
 import torch
 
 from lightning_gans.data import Toy2DDataModule
+from lightning_gans.metric_fid import fid_features_to_statistics, fid_metric
 from lightning_gans.sampling import latents_for_indices, rank_share
 from lightning_gans.schedule import EveryNGeneratorSteps
 
@@ -38,8 +41,9 @@ def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float, min_
 
 class ToyMetrics(EveryNGeneratorSteps):
     """Mode statistics of `num_samples` EMA-generator samples every `every_n_g_steps` generator steps and at the
-    end, logged as `toy/modes_covered`, `toy/high_quality`, `toy/reverse_kl`; only for toy 2-D data. Under DDP
-    each rank draws its share (z by sample index, as for FID) and the counts are summed across ranks."""
+    end, logged as `toy/modes_covered`, `toy/high_quality`, `toy/reverse_kl` and `toy/frechet_xy` (against the
+    first `num_samples` training points); only for toy 2-D data. Under DDP each rank draws its share (z by sample
+    index, as for FID), the counts are summed and the Frechet distance reduced across ranks."""
 
     config_key = "toy_metrics.every_n_g_steps"
 
@@ -55,5 +59,8 @@ class ToyMetrics(EveryNGeneratorSteps):
         samples = pl_module.sample(latents_for_indices(start, stop, pl_module.hparams.latent_dim, self.seed))
         counts = trainer.strategy.reduce(high_quality_counts(samples, datamodule.modes, datamodule.mode_std), reduce_op="sum")
         metrics = {f"toy/{k}": v for k, v in mode_statistics_from_counts(counts, self.num_samples).items()}
+        # Rank 0 alone holds the real side, so the cross-rank reduction in compute counts it once (as in FIDCallback).
+        real = fid_features_to_statistics(datamodule.train_samples[: self.num_samples]) if trainer.is_global_zero else None
+        metrics["toy/frechet_xy"] = float(fid_metric(real, samples.float()).compute())
         for logger in trainer.loggers:
             logger.log_metrics(metrics, step=pl_module.g_step)

@@ -47,4 +47,14 @@ def test_toy_metrics_are_logged_during_training(tmp_path):
     assert [int(r["step"]) for r in rows] == [10, 20]
     for row in rows:
         assert 0 <= float(row["toy/modes_covered"]) <= 8 and 0 <= float(row["toy/high_quality"]) <= 1
-        assert float(row["toy/reverse_kl"]) >= 0
+        assert float(row["toy/reverse_kl"]) >= 0 and 0 <= float(row["toy/frechet_xy"]) < 100
+
+
+def test_frechet_xy_of_shifted_gaussians_is_the_squared_shift():
+    """The toy curve's metric on raw 2-D points: N(0, I) against N((3, 4), I) is 3^2 + 4^2 = 25."""
+    from lightning_gans.metric_fid import fid_features_to_statistics, fid_metric
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(20000, 2, generator=generator)
+    fake = torch.randn(20000, 2, generator=generator) + torch.tensor([3.0, 4.0])
+    assert abs(float(fid_metric(fid_features_to_statistics(real), fake).compute()) - 25) < 0.3

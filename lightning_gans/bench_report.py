@@ -1,0 +1,181 @@
+"""The bench's outputs from its finished runs' metrics.csv files: results.csv (one row per run), results.md (mean ±
+std per technique, best first, with the protocol), fid_vs_kimg.png and fid_vs_time.png (a line per technique: the
+mean over seeds, a band from the smallest to the largest seed) and samples.png (the last grid of each technique's
+first seed, side by side).
+
+Evaluation rows (FID, toy metrics) and training rows (kimg, wall time) of metrics.csv share the generator step;
+evaluation points get their kimg and wall time by interpolating the training rows at their step.
+"""
+
+import csv
+import os
+import platform
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def read_csv(path: Path) -> list[dict[str, float]]:
+    """The rows of a metrics CSV file, with their non-empty cells as floats."""
+    with open(path) as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, float]]:
+    """The rows of all sessions of a run: `metrics.session<i>.csv` set aside by the bench before each resume, then
+    metrics.csv. A session's rows from its last checkpoint on are dropped: the next session repeats those steps."""
+    sessions = [read_csv(path) for path in sorted(run_dir.glob("metrics.session*.csv"), key=lambda p: int(p.stem[15:]))]
+    rows = read_csv(run_dir / "metrics.csv")
+    for earlier in reversed(sessions):
+        resumed_at = min((row["step"] for row in rows), default=float("inf"))
+        rows = [row for row in earlier if row["step"] < resumed_at] + rows
+    return rows
+
+
+def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of the rows that hold `key`."""
+    held = [row for row in rows if key in row]
+    return np.array([row["step"] for row in held]), np.array([row[key] for row in held])
+
+
+def resolve_key(rows: list[dict], key_or_prefix: str) -> str:
+    """The metric key itself, or the full name of the key with this prefix (FID keys carry their protocol)."""
+    keys = sorted({k for row in rows for k in row})
+    return key_or_prefix if key_or_prefix in keys else next(k for k in keys if k.startswith(key_or_prefix))
+
+
+class RunMetrics:
+    """One run's metrics: curves of each quality metric over steps, with kimg and wall time at those steps."""
+
+    def __init__(self, run, metric_specs):
+        rows = read_metrics(run.run_dir)
+        self.technique, self.seed, self.run_dir = run.technique, run.seed, run.run_dir
+        self.keys = [(resolve_key(rows, key), goal) for key, goal in metric_specs]
+        self.curves = {key: column(rows, key) for key, _ in self.keys}
+        train_steps, self.train_kimg = column(rows, "progress/kimg")
+        _, self.train_wall = column(rows, "progress/wall_time_s")
+        self.train_steps = train_steps
+        self.img_per_s = float(column(rows, "perf/img_per_s")[1].mean())
+        self.peak_rss_mb = run.peak_rss_mb
+
+    def at_steps(self, steps: np.ndarray, what: str) -> np.ndarray:
+        """kimg or wall time ("kimg" / "wall") at `steps`, interpolated from the training rows."""
+        values = self.train_kimg if what == "kimg" else self.train_wall
+        return np.interp(steps, self.train_steps, values)
+
+    def summary(self) -> dict[str, float | str | int]:
+        row = {"technique": self.technique, "seed": self.seed}
+        for key, goal in self.keys:
+            values = self.curves[key][1]
+            row[f"final {key}"] = float(values[-1])
+            row[f"best {key}"] = float(values.min() if goal == "min" else values.max())
+        row.update({"kimg": float(self.train_kimg[-1]), "wall_time_s": float(self.train_wall[-1]),
+                    "img_per_s": self.img_per_s, "peak_rss_mb": self.peak_rss_mb})
+        return row
+
+
+def mean_std(values: list[float]) -> str:
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.4g} ± {std:.2g}"
+
+
+def hardware() -> str:
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
+    return f"CPU only ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics], extra: list[str], parallel: int) -> None:
+    rows = [run.summary() for run in runs]
+    with open(bench_dir / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    keys = runs[0].keys
+    rank_key, rank_goal = keys[0]
+    by_technique = defaultdict(list)
+    for row in rows:
+        by_technique[row["technique"]].append(row)
+    order = sorted(by_technique, key=lambda t: np.mean([r[f"final {rank_key}"] for r in by_technique[t]]),
+                   reverse=rank_goal == "max")
+    columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
+               "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
+    seeds = sorted({row["seed"] for row in rows})
+    lines = [
+        f"# Bench `{bench_dir.name}` (preset `{preset_name}`)",
+        "",
+        f"- Protocol: {preset.protocol}.",
+        f"- Seeds: {', '.join(map(str, seeds))} (`--seed_everything`); extra overrides: {' '.join(extra) or 'none'}.",
+        f"- Ranked by the final {rank_key} ({'lower' if rank_goal == 'min' else 'higher'} is better); "
+        "cells are mean ± std over seeds; best = best value seen at any evaluation.",
+        "- wall_time_s: training time of the run, evaluations included, summed over resumes; img_per_s: real "
+        "images shown to D per second; peak_rss_mb: peak resident memory of the training process (host RAM; GPU "
+        "memory is not measured).",
+        f"- Hardware: {hardware()}; {parallel} run(s) at a time (img/s and wall time depend on it).",
+        "",
+        "| technique | runs | " + " | ".join(columns) + " |",
+        "|---|---|" + "---|" * len(columns),
+    ]
+    for technique in order:
+        cells = [mean_std([row[c] for row in by_technique[technique]]) for c in columns]
+        lines.append(f"| {technique} | {len(by_technique[technique])} | " + " | ".join(cells) + " |")
+    (bench_dir / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def plot_curves(bench_dir: Path, runs: list[RunMetrics], x_axis: str, filename: str) -> None:
+    """One line per technique: the rank metric's mean over seeds at each evaluation step, band = min..max."""
+    key = runs[0].keys[0][0]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    by_technique = defaultdict(list)
+    for run in runs:
+        by_technique[run.technique].append(run)
+    for technique, group in sorted(by_technique.items()):
+        steps = sorted(set.intersection(*(set(run.curves[key][0]) for run in group)))
+        values = np.array([np.interp(steps, *run.curves[key]) for run in group])
+        x = np.mean([run.at_steps(np.array(steps), x_axis) for run in group], axis=0)
+        line, = axes.plot(x, values.mean(0), label=f"{technique} ({len(group)} seeds)")
+        axes.fill_between(x, values.min(0), values.max(0), color=line.get_color(), alpha=0.2)
+    if all((run.curves[key][1] > 0).all() for run in runs):
+        axes.set_yscale("log")
+    axes.set_xlabel("kimg (thousands of real images shown to D)" if x_axis == "kimg" else "training wall time (s)")
+    axes.set_ylabel(key)
+    axes.set_title(f"{bench_dir.name}: {key}, mean over seeds, band = min..max")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(bench_dir / filename, dpi=120)
+    plt.close(figure)
+
+
+def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
+    """The last sample grid of each technique's lowest seed, side by side."""
+    first_seed = {}
+    for run in sorted(runs, key=lambda r: r.seed):
+        first_seed.setdefault(run.technique, run)
+    techniques = sorted(first_seed)
+    figure, axes = plt.subplots(1, len(techniques), figsize=(3.2 * len(techniques), 3.8), squeeze=False,
+                                layout="constrained")
+    for ax, technique in zip(axes[0], techniques):
+        run = first_seed[technique]
+        grid = sorted((run.run_dir / "samples").glob("g*.png"))[-1]
+        ax.imshow(np.asarray(Image.open(grid).convert("RGB")))
+        ax.set_title(f"{technique}\nseed {run.seed}, {grid.stem}")
+        ax.axis("off")
+    figure.savefig(bench_dir / "samples.png", dpi=120)
+    plt.close(figure)
+
+
+def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[str], parallel: int) -> None:
+    metrics = [RunMetrics(run, preset.metrics) for run in runs]
+    write_table(bench_dir, preset_name, preset, metrics, extra, parallel)
+    plot_curves(bench_dir, metrics, "kimg", "fid_vs_kimg.png")
+    plot_curves(bench_dir, metrics, "wall", "fid_vs_time.png")
+    plot_samples(bench_dir, metrics)
