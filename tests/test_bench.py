@@ -78,6 +78,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkey
     config.write_text(config.read_text().replace(str(toy_bench), str(copy)))
     # As if killed after the checkpoint of step 10: last.ckpt is that one, and the run never reported success.
     shutil.copy(run_dir / "checkpoints" / "g0000010.ckpt", run_dir / "checkpoints" / "last.ckpt")
+    trained_before = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["lightning_gans"]["wall_time_s"]
     (run_dir / bench.FINISHED).unlink()
     first_grid = run_dir / "samples" / "g0000010.png"
     first_grid_mtime = first_grid.stat().st_mtime_ns
@@ -89,9 +90,11 @@ def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkey
     assert first_grid.stat().st_mtime_ns == first_grid_mtime  # resumed in place, not restarted
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert checkpoint["lightning_gans"]["g_step"] == 20 and (run_dir / bench.FINISHED).is_file()
-    # The curve spans both sessions although fit started metrics.csv afresh.
-    steps = [row["step"] for row in read_metrics(run_dir) if "toy/frechet_xy" in row]
-    assert steps == [10, 20]
+    # The curve spans both sessions although fit started metrics.csv afresh; training time adds up over them.
+    rows = read_metrics(run_dir)
+    assert [row["step"] for row in rows if "toy/frechet_xy" in row] == [10, 20]
+    assert checkpoint["lightning_gans"]["wall_time_s"] > trained_before > 0
+    assert [row["progress/wall_time_s"] for row in rows if "progress/wall_time_s" in row][-1] > trained_before
 
 
 @pytest.mark.parametrize("args, message", [
