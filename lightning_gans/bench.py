@@ -125,9 +125,10 @@ def fit_command(run: Run, preset: Preset, extra: list[str]) -> list[str]:
     """The one place a run's command is built. An interrupted run resumes with its own config.yaml."""
     fit = [sys.executable, "-m", "lightning_gans.cli", "fit"]
     target = ["--runs_root", str(run.run_dir.parents[1]), "--run_name", run.run_dir.name]
+    group = ["--wandb_group", run.run_dir.parents[2].name]  # the bench name: W&B pages group its runs
     if run.last_checkpoint.is_file():
         return [*fit, "--config", str(run.run_dir / "config.yaml"), *target, "--ckpt_path", "last", *QUIET]
-    return [*fit, "--config", str(run.config), "--seed_everything", str(run.seed), *target, *preset.overrides,
+    return [*fit, "--config", str(run.config), "--seed_everything", str(run.seed), *target, *group, *preset.overrides,
             *QUIET, *extra]
 
 
