@@ -52,6 +52,11 @@ class AugmentPipe(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.p <= 0:
             return images
+        # At least float32 and outside autocast: a bfloat16 grid would move blits off the pixel centres.
+        with torch.autocast(images.device.type, enabled=False):
+            return self._augment(images.to(torch.promote_types(images.dtype, torch.float32)))
+
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
         n, dtype, device = images.shape[0], torch.float32, images.device
         geometric = self._geometric_matrix(n, images.shape[-1], device, dtype)
         if geometric is not None:

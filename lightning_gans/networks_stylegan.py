@@ -72,7 +72,7 @@ class MappingNetwork(nn.Module):
         z = z * (z.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()  # normalise the 2nd moment
         w = self.net(z)
         if self.training:
-            self.w_avg.copy_(w.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
+            self.w_avg.copy_(w.detach().float().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))  # float32 under autocast
         return w if truncation_psi == 1 else self.w_avg.lerp(w, truncation_psi)
 
 

@@ -98,3 +98,10 @@ def test_groups_and_bad_specs():
     assert parse_ops("bgc") == OPS
     assert parse_ops("xflip,hue") == ("xflip", "hue")
     assert "model.augment" in one_line_config_error(lambda: parse_ops("bx"))
+
+
+def test_bfloat16_autocast_images_are_augmented_as_in_float32():
+    x = images(n=16, channels=3, size=32).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = augmented("bgc", x)
+    assert y.dtype == torch.float32 and torch.equal(y, augmented("bgc", x.float()))

@@ -63,11 +63,12 @@ def test_trains_and_resumes_on_the_same_trajectory(technique, kind, fashion_root
         assert torch.equal(actual["state_dict"][key], value), key
 
 
-@pytest.mark.parametrize("technique", TECHNIQUES)
+@pytest.mark.parametrize("technique", [*TECHNIQUES, "stylegan_ada"])
 def test_bf16_mixed_and_channels_last_train_with_finite_losses(technique, fashion_root, tmp_path):
+    augmented = ["--model.ada_heuristic", "fixed", "--model.augment_p", "0.5"] if technique == "stylegan_ada" else []
     fit(f"experiments/{technique}.yaml", tmp_path, "bf16", "--model.width", "8", "--model.max_g_steps", "10",
         "--model.diagnostics_every", "5", "--data.root", str(fashion_root), "--data.batch_size", "16",
-        "--trainer.precision", "bf16-mixed", "--model.channels_last", "true", "--fid.extractor", "null")
+        "--trainer.precision", "bf16-mixed", "--model.channels_last", "true", "--fid.extractor", "null", *augmented)
     with open(tmp_path / technique / "bf16" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     logged = {key: float(row[key]) for row in rows for key in row if row[key] and "/" in key}
