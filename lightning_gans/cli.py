@@ -142,6 +142,7 @@ class GANCLI(LightningCLI):
             check_checkpoint_fits(ckpt_path, self.model)
         # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
         if is_launching_process():
+            self.model.check_datamodule(self.datamodule)
             self.datamodule.prepare_data()
             self.run_directory.mkdir(parents=True, exist_ok=True)
             os.environ[RUN_DIR_ENV] = str(self.run_directory)

@@ -78,10 +78,9 @@ class StyleGANADA(R1GAN):
                                                   self.hparams.mapping_layers)
         return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
 
-    def setup(self, stage: str) -> None:
-        super().setup(stage)
+    def check_datamodule(self, datamodule) -> None:
         if self.hparams.ada_heuristic == "rv":
-            require(getattr(self.trainer.datamodule, "validation_images", 0) > 0, "model.ada_heuristic", "rv",
+            require(getattr(datamodule, "validation_images", 0) > 0, "model.ada_heuristic", "rv",
                     "r_v needs held-out images: set data.validation_images > 0, or use 'rt'")
 
     # ------------------------------------------------------------------------------ the p controller

@@ -280,7 +280,12 @@ class GANTechnique(pl.LightningModule):
     def on_train_start(self) -> None:
         self._session_start = time.perf_counter()
 
+    def check_datamodule(self, datamodule) -> None:
+        """Raise a ConfigError if `datamodule` cannot serve this technique. The CLI calls it before the run
+        directory exists, `setup` for users of the Python API."""
+
     def setup(self, stage: str) -> None:
+        self.check_datamodule(self.trainer.datamodule)
         distributed.allow_partial_backward(self.trainer)
 
     def teardown(self, stage: str) -> None:

@@ -13,6 +13,7 @@ from lightning_gans.cli import main
 
 TOY = str(REPO / "experiments" / "toy" / "wgan_gp.yaml")
 IMAGES = str(REPO / "experiments" / "sngan.yaml")
+ADA = str(REPO / "experiments" / "stylegan_ada.yaml")
 NO_FID = ["--fid.extractor", "null"]
 FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
@@ -52,6 +53,8 @@ CASES = {
     "resolution the net cannot produce": (["--config", IMAGES, *NO_FID, "--data.resolution", "30"],
                                           "data.resolution=30 is invalid: architecture 'cnn' needs a multiple of 8"),
     "image net on 2-D data": (["--config", TOY, "--model.architecture", "cnn"], "it needs image data"),
+    "r_v without held-out images": (["--config", ADA, *NO_FID, "--data.root", "{empty}", "--model.ada_heuristic", "rv"],
+                                    "model.ada_heuristic='rv' is invalid: r_v needs held-out images"),
     "existing run directory": (["--config", TOY, "--run_name", "existing"], "already exists: choose another --run_name"),
     "resume without a run name": (["--config", TOY, "--ckpt_path", "last"], "--ckpt_path last needs the run to resume"),
     "resume a run that has no checkpoint": (["--config", TOY, "--ckpt_path", "last", "--run_name", "nothing"],
