@@ -150,7 +150,7 @@ def train(run: Run, preset: Preset, extra: list[str], env: dict[str, str]) -> bo
         # Stopped before its first checkpoint: nothing to resume, and fit refuses an existing directory.
         shutil.rmtree(run.run_dir)
     elif (run.run_dir / "metrics.csv").is_file():
-        # fit's CSV logger starts metrics.csv afresh when it resumes: keep the earlier sessions' rows aside.
+        # Set the earlier session's rows aside: the report drops those that the resumed session repeats.
         session = len(list(run.run_dir.glob("metrics.session*.csv")))
         (run.run_dir / "metrics.csv").rename(run.run_dir / f"metrics.session{session}.csv")
     code, peak_rss_mb = launch(fit_command(run, preset, extra), run.log, env)
