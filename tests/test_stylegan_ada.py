@@ -14,7 +14,8 @@ import torch
 from conftest import REPO
 from lightning_gans import StyleGANADA
 from lightning_gans.ada import AdaController
-from lightning_gans.networks_stylegan import StyleDiscriminator
+from lightning_gans.errors import ConfigError
+from lightning_gans.networks_stylegan import StyleDiscriminator, build_stylegan
 from test_training import fit
 
 CONFIG = "experiments/stylegan_ada.yaml"
@@ -95,6 +96,19 @@ def test_every_path_into_d_is_augmented():
     real = torch.rand(8, 1, 32, 32) * 2 - 1
     terms = model.critic_loss(real, fake.detach())  # d_step 0: a lazy R1 step
     assert "penalty/r1" in terms and len(seen) == 4  # real, fake, R1's real
+
+
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_networks_reach_the_configured_resolution(resolution):
+    generator, discriminator = build_stylegan((3, resolution, resolution), latent_dim=16, width=8, dropout=0)
+    images = generator(torch.randn(5, 16))
+    assert images.shape == (5, 3, resolution, resolution)
+    assert discriminator(images).shape == (5,)
+
+
+def test_a_resolution_the_networks_cannot_produce_is_refused():
+    with pytest.raises(ConfigError, match="data.resolution=48 is invalid: .* power-of-two size"):
+        build_stylegan((1, 48, 48), latent_dim=16, width=8, dropout=0)
 
 
 def test_truncation_pulls_samples_to_the_average():
