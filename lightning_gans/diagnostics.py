@@ -21,18 +21,24 @@ def largest_singular_value(matrix: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def layer_singular_values(module: nn.Module) -> dict[str, torch.Tensor]:
-    """{layer name: largest singular value of its weight} for every Conv and Linear layer of `module`, a conv's
+    """{layer name: largest singular value of its weight} for every Conv and Linear layer of `module` and every
+    layer with an `effective_weight` (StyleGAN's equalized-lr layers: the scaled weight they apply), a conv's
     weight reshaped to (dim 0, -1), i.e. (out, in * kh * kw). With spectral normalisation the effective weight
     W / sigma is measured, read in eval mode so the power iteration does not advance."""
     was_training = module.training
     module.eval()
     values = {
-        name: largest_singular_value(layer.weight.detach().flatten(1))
+        name: largest_singular_value(weight.detach().flatten(1))
         for name, layer in module.named_modules()
-        if isinstance(layer, CONV_AND_LINEAR)
+        if (weight := applied_weight(layer)) is not None
     }
     module.train(was_training)
     return values
+
+
+def applied_weight(layer: nn.Module):
+    """The weight matrix (or conv kernel) a layer multiplies its input by, or None for layers without one."""
+    return layer.weight if isinstance(layer, CONV_AND_LINEAR) else getattr(layer, "effective_weight", None)
 
 
 def learning_rates(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:

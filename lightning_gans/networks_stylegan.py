@@ -40,8 +40,13 @@ class EqualLinear(nn.Module):
         self.bias = nn.Parameter(torch.full((out_features,), float(bias_init)))
         self.weight_gain, self.lr_mul, self.activate = lr_mul / math.sqrt(in_features), lr_mul, activate
 
+    @property
+    def effective_weight(self) -> torch.Tensor:
+        """The weight the layer applies (what `diagnostics.layer_singular_values` measures)."""
+        return self.weight * self.weight_gain
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.linear(x, self.weight * self.weight_gain, self.bias * self.lr_mul)
+        x = F.linear(x, self.effective_weight, self.bias * self.lr_mul)
         return lrelu(x) if self.activate else x
 
 
@@ -55,8 +60,12 @@ class EqualConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain, self.activate = 1 / math.sqrt(in_channels * kernel_size**2), activate
 
+    @property
+    def effective_weight(self) -> torch.Tensor:
+        return self.weight * self.weight_gain
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.weight.shape[-1] // 2)
+        x = F.conv2d(x, self.effective_weight, self.bias, padding=self.weight.shape[-1] // 2)
         return lrelu(x) if self.activate else x
 
 

@@ -7,6 +7,7 @@ from torch.nn.utils import parametrizations
 
 from lightning_gans import WGANGP
 from lightning_gans.diagnostics import layer_singular_values, learning_rates
+from lightning_gans.networks_stylegan import StyleDiscriminator
 
 
 class LinearCritic(nn.Module):
@@ -58,6 +59,17 @@ def test_singular_values_of_spectral_normed_layers_are_those_of_the_effective_we
     for name, weight in expected.items():
         assert values[name].item() == pytest.approx(torch.linalg.matrix_norm(weight, ord=2).item(), rel=1e-5)
         assert values[name].item() == pytest.approx(1.0, abs=1e-3)  # W / sigma(W) has spectral norm 1
+
+
+def test_singular_values_of_equalized_lr_layers_are_those_of_the_weight_they_apply():
+    torch.manual_seed(0)
+    critic = StyleDiscriminator(image_channels=1, resolution=8, width=4)
+    values = layer_singular_values(critic)
+    layers = dict(critic.named_modules())
+    assert sorted(values) == ["blocks.0.conv0", "blocks.0.conv1", "blocks.0.skip", "conv", "fc", "from_rgb", "out"]
+    for name, value in values.items():
+        applied = layers[name].weight.flatten(1) * layers[name].weight_gain
+        assert value.item() == pytest.approx(torch.linalg.matrix_norm(applied, ord=2).item(), rel=1e-5), name
 
 
 def test_learning_rates_are_read_from_the_optimizers():

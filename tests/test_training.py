@@ -73,6 +73,7 @@ def test_bf16_mixed_and_channels_last_train_with_finite_losses(technique, fashio
         rows = list(csv.DictReader(f))
     logged = {key: float(row[key]) for row in rows for key in row if row[key] and "/" in key}
     assert {"loss/d", "loss/g", "critic/grad_norm_real", "critic/grad_norm_interp"} <= set(logged)
+    assert any(key.startswith("critic/sigma_max/") for key in logged)
     assert all(math.isfinite(v) for v in logged.values())
     checkpoint = torch.load(tmp_path / technique / "bf16" / "checkpoints" / "last.ckpt", weights_only=True)
     assert all(torch.isfinite(v).all() for v in checkpoint["state_dict"].values() if v.is_floating_point())
