@@ -28,7 +28,10 @@ EVALUATOR := $${LIGHTNING_GANS_CACHE:-$$HOME/.cache/lightning_gans}/evaluators/c
 evaluator: setup
 	@test -f "$(EVALUATOR)" || $(BIN)/lightning-gans train-evaluator --dataset fashion_mnist
 
+# Lint, the layer contract (pyproject.toml's importlinter), then the suite.
 test: setup
+	$(BIN)/ruff check lightning_gans tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 train-wgan: evaluator

@@ -9,9 +9,9 @@ import argparse
 
 import pytorch_lightning as pl
 import torch
+from throughput import RandomImages, StepTimer
 
 from lightning_gans import StyleGANADA
-from throughput import RandomImages, StepTimer
 
 
 def images_per_second(p, args):

@@ -22,11 +22,11 @@ from torch_fidelity.helpers import vassert
 
 from lightning_gans import SNGAN, ImageDataModule
 from lightning_gans.data import load_images, to_float
-from lightning_gans.feature_extractor_classifier import default_weights_path
-from lightning_gans.feature_extractor_inception import to_uint8
-from lightning_gans.feature_extractors import build_feature_extractor
-from lightning_gans.metric_fid import FIDCallback, extract_features, fid_features_to_statistics, fid_metric
-from lightning_gans.sampling import latents_for_indices
+from lightning_gans.metrics import build_feature_extractor
+from lightning_gans.metrics.extractor_classifier import default_weights_path
+from lightning_gans.metrics.extractor_inception import to_uint8
+from lightning_gans.metrics.sampling import latents_for_indices
+from lightning_gans.training.evaluation import FIDCallback, extract_features, fid_features_to_statistics, fid_metric
 
 EXTRACTOR, DATASET, SPLIT = "lenet-fmnist", "fashion_mnist", "test"
 SEED = 0  # FIDCallback's default: its latent codes and its choice of real images

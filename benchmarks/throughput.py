@@ -15,8 +15,8 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_gans import SNGAN
-from lightning_gans.technique import GANTechnique
 from lightning_gans.data import GANDataModule
+from lightning_gans.techniques.base import GANTechnique
 
 
 class RandomImages(GANDataModule):
@@ -112,7 +112,8 @@ def guard_off():
 
 def report_overhead(args, what, variants):
     (with_name, with_value), (without_name, without_value) = mean_images_per_second_interleaved(args, variants).items()
-    print(f"SN-GAN CNN, batch {args.batch_size}, {args.precision}, {args.steps} G steps, {args.rounds} interleaved rounds: {what}")
+    print(f"SN-GAN CNN, batch {args.batch_size}, {args.precision}, {args.steps} G steps, {args.rounds} interleaved rounds: "
+          f"{what}")
     print(f"{with_name:<28}: mean {with_value:7.1f} img/s")
     print(f"{without_name:<28}: mean {without_value:7.1f} img/s")
     print(f"ratio: {with_value / without_value:.3f}")

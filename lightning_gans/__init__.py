@@ -1,11 +1,22 @@
-"""lightning-gans: PyTorch Lightning experiment suite for stable GAN training."""
+"""lightning-gans: PyTorch Lightning experiment suite for stable GAN training.
 
-from lightning_gans.data import ImageDataModule, Toy2DDataModule
-from lightning_gans.r1gan import R1GAN
-from lightning_gans.sngan import SNGAN
-from lightning_gans.stylegan_ada import StyleGANADA
-from lightning_gans.technique import TECHNIQUES, GANTechnique
-from lightning_gans.wgan import WGAN
-from lightning_gans.wgan_gp import WGANGP
+The public API, imported on first use so that `lightning-gans --help` does not load Lightning:
+techniques (`WGAN`, `WGANGP`, `SNGAN`, `R1GAN`, `StyleGANADA`, their base `GANTechnique` and registry
+`TECHNIQUES`), data modules (`ImageDataModule`, `Toy2DDataModule`) and the subpackages `nets`, `objectives`,
+`data`, `metrics`.
+"""
 
-__all__ = ["GANTechnique", "TECHNIQUES", "WGAN", "WGANGP", "SNGAN", "R1GAN", "StyleGANADA", "ImageDataModule", "Toy2DDataModule"]
+import importlib
+
+PUBLIC = {
+    **{name: "lightning_gans.techniques" for name in ("GANTechnique", "TECHNIQUES", "WGAN", "WGANGP", "SNGAN", "R1GAN",
+                                                      "StyleGANADA")},
+    **{name: "lightning_gans.data" for name in ("ImageDataModule", "Toy2DDataModule")},
+}
+__all__ = list(PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in PUBLIC:
+        return getattr(importlib.import_module(PUBLIC[name]), name)
+    raise AttributeError(f"module 'lightning_gans' has no attribute {name!r}")

@@ -10,6 +10,10 @@ import pytest
 from lightning_gans.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
+TOY_CONFIG = str(REPO / "experiments" / "toy" / "wgan_gp.yaml")
+# CLI flags of a quiet single-process CPU run
+QUIET = ["--trainer.accelerator", "cpu", "--trainer.devices", "1", "--trainer.enable_progress_bar", "false",
+         "--trainer.enable_model_summary", "false"]
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -1,0 +1,227 @@
+"""`lightning-gans bench`: every technique on the same data, budget, seeds and evaluation protocol, one command.
+
+    lightning-gans bench --preset toy --seeds 2 [--techniques wgan,sngan] [--name NAME] [--results_root results]
+                         [--parallel N] [-- extra fit overrides]
+
+A preset (`PRESETS`) names the technique configs, the overrides that put them on one dataset and budget, and the
+metrics to report. Each run is a subprocess `lightning-gans fit` into `<results_root>/<name>/runs/<technique>/
+seed<seed>/` (subprocesses isolate runs and let N run at once, one per GPU when there are GPUs); its output goes
+to `logs/<technique>-seed<seed>.log`. A run that finished holds `bench.json` and is never retrained; one that was
+interrupted is resumed from its last checkpoint. `bench_report.py` then writes the table and the plots.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Queue
+
+import torch
+import yaml
+
+from lightning_gans.commands.arguments import OneLineParser
+from lightning_gans.commands.bench_report import write_report
+from lightning_gans.commands.configs import EXPERIMENTS
+from lightning_gans.errors import ConfigError, require
+from lightning_gans.techniques import technique_name
+
+FINISHED = "bench.json"  # written into a run directory when its fit exited successfully
+
+
+@dataclass(frozen=True)
+class Preset:
+    configs: str  # glob under experiments/: a new technique's config joins the bench by being there
+    overrides: tuple[str, ...]  # fit overrides that put every config on the same data, budget and protocol
+    protocol: str  # the protocol in words, for results.md
+    metrics: tuple[tuple[str, str], ...]  # (metric key or key prefix, "min" or "max"); the first ranks the table
+
+
+QUIET = ("--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false")
+TOY_METRICS = (("toy/frechet_xy", "min"), ("toy/modes_covered", "max"), ("toy/high_quality", "max"),
+               ("toy/reverse_kl", "min"))
+FID_METRICS = (("fid/", "min"), ("kid/", "min"))
+
+PRESETS = {
+    "toy": Preset(
+        "toy/*.yaml",
+        ("--data.distribution", "grid25", "--model.max_g_steps", "1000", "--toy_metrics.every_n_g_steps", "100",
+         "--toy_metrics.num_samples", "2500", "--samples.num_samples", "2500", "--trainer.log_every_n_steps", "50"),
+        "grid25 (5x5 Gaussians, spacing 2, std 0.05), MLP 3 x 128, 1000 G steps each (each technique's own n_critic "
+        "and optimiser); every 100 G steps 2,500 EMA-generator samples: toy/frechet_xy is the Frechet distance to "
+        "2,500 real points on raw (x, y) coordinates (no feature network), modes/high quality/reverse KL follow the "
+        "VEEGAN/PacGAN protocol",
+        TOY_METRICS,
+    ),
+    "fmnist-cpu": Preset(
+        "*.yaml",
+        ("--model.width", "16", "--model.max_g_steps", "600", "--data.batch_size", "32",
+         "--trainer.accelerator", "cpu", "--trainer.devices", "1", "--fid.extractor", "lenet-fmnist",
+         "--fid.num_samples", "2000", "--fid.every_n_g_steps", "150", "--samples.every_n_g_steps", "150",
+         "--checkpoint.every_n_g_steps", "300"),
+        "Fashion-MNIST 32x32, CNN width 16, batch 32, 600 G steps each (each technique's own n_critic and "
+        "optimiser); every 150 G steps FID/KID of 2,000 EMA-generator samples in the features of the lenet-fmnist "
+        "domain classifier against 2,000 training images",
+        FID_METRICS,
+    ),
+    "cifar10": Preset(
+        "*.yaml",
+        ("--data.dataset", "cifar10", "--model.max_g_steps", "100000", "--model.max_kimg", "null",
+         "--fid.extractor", "inception", "--fid.num_samples", "50000", "--fid.reference_split", "train",
+         "--fid.every_n_g_steps", "5000"),
+        "CIFAR-10 32x32, the papers' networks and optimisers, 100k G steps each; every 5k G steps FID/KID of "
+        "50,000 EMA-generator samples in Inception-v3 pool features against the 50,000 training images "
+        "(fid50k_train)",
+        FID_METRICS,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    technique: str
+    seed: int
+    config: Path
+    run_dir: Path
+    log: Path
+
+    @property
+    def finished(self) -> bool:
+        return (self.run_dir / FINISHED).is_file()
+
+    @property
+    def peak_rss_mb(self) -> float:
+        return json.loads((self.run_dir / FINISHED).read_text())["peak_rss_mb"]
+
+    @property
+    def last_checkpoint(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.ckpt"
+
+
+def preset_configs(preset: Preset) -> dict[str, Path]:
+    """technique name -> config file, for every config the preset's glob matches."""
+    configs = {}
+    for path in sorted(EXPERIMENTS.glob(preset.configs)):
+        class_path = yaml.safe_load(path.read_text())["model"]["class_path"]
+        configs[technique_name(class_path)] = path
+    return configs
+
+
+def plan_runs(preset: Preset, techniques: list[str] | None, seeds: int, bench_dir: Path) -> list[Run]:
+    configs = preset_configs(preset)
+    unknown = sorted(set(techniques or []) - set(configs))
+    require(not unknown, "--techniques", ",".join(unknown), f"choose from {','.join(configs)}")
+    chosen = [t for t in configs if techniques is None or t in techniques]
+    return [Run(t, seed, configs[t], bench_dir / "runs" / t / f"seed{seed}", bench_dir / "logs" / f"{t}-seed{seed}.log")
+            for t in chosen for seed in range(seeds)]
+
+
+def fit_command(run: Run, preset: Preset, extra: list[str]) -> list[str]:
+    """The one place a run's command is built. An interrupted run resumes with its own config.yaml."""
+    fit = [sys.executable, "-m", "lightning_gans.commands.main", "fit"]
+    target = ["--runs_root", str(run.run_dir.parents[1]), "--run_name", run.run_dir.name]
+    group = ["--wandb_group", run.run_dir.parents[2].name]  # the bench name: W&B pages group its runs
+    if run.last_checkpoint.is_file():
+        return [*fit, "--config", str(run.run_dir / "config.yaml"), *target, "--ckpt_path", "last", *QUIET]
+    return [*fit, "--config", str(run.config), "--seed_everything", str(run.seed), *target, *group, *preset.overrides,
+            *QUIET, *extra]
+
+
+def launch(command: list[str], log: Path, env: dict[str, str]) -> tuple[int, float]:
+    """Run `command` with its output appended to `log`; return its exit code and peak resident memory in MB."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as out:
+        out.write(f"$ {' '.join(command)}\n")
+        out.flush()
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, usage.ru_maxrss / 1024  # Linux reports kilobytes
+
+
+def train(run: Run, preset: Preset, extra: list[str], env: dict[str, str]) -> bool:
+    """Train (or resume) one run to its budget; True when it finished."""
+    if not run.last_checkpoint.is_file() and run.run_dir.exists():
+        # Stopped before its first checkpoint: nothing to resume, and fit refuses an existing directory.
+        shutil.rmtree(run.run_dir)
+    elif (run.run_dir / "metrics.csv").is_file():
+        # Set the earlier session's rows aside: the report drops those that the resumed session repeats.
+        session = len(list(run.run_dir.glob("metrics.session*.csv")))
+        (run.run_dir / "metrics.csv").rename(run.run_dir / f"metrics.session{session}.csv")
+    code, peak_rss_mb = launch(fit_command(run, preset, extra), run.log, env)
+    if code != 0:
+        print(f"lightning-gans bench: {run.technique} seed {run.seed} failed (exit {code}): see {run.log}", file=sys.stderr)
+        return False
+    (run.run_dir / FINISHED).write_text(json.dumps({"peak_rss_mb": peak_rss_mb}))  # of the last session
+    return True
+
+
+def train_all(runs: list[Run], preset: Preset, extra: list[str], parallel: int) -> list[Run]:
+    """Train the unfinished runs, `parallel` at a time (each on its own GPU when there are GPUs); return the
+    runs that failed."""
+    pending = [run for run in runs if not run.finished]
+    gpus = torch.cuda.device_count()
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // parallel)))  # parallel runs share the cores
+    slots: Queue = Queue()
+    for slot in range(parallel):
+        slots.put(slot % gpus if gpus else None)
+
+    def train_on_a_free_device(run: Run) -> bool:
+        device = slots.get()
+        try:
+            return train(run, preset, extra, env if device is None else dict(env, CUDA_VISIBLE_DEVICES=str(device)))
+        finally:
+            slots.put(device)
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        results = list(pool.map(train_on_a_free_device, pending))
+    return [run for run, ok in zip(pending, results) if not ok]
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    split = argv.index("--") if "--" in argv else len(argv)
+    parser = OneLineParser(prog="lightning-gans bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="toy", help=f"one of {', '.join(PRESETS)}")
+    parser.add_argument("--seeds", type=int, default=2, help="number of seeds per technique: 0 .. N-1")
+    parser.add_argument("--techniques", default=None, help="comma-separated technique names (default: all)")
+    parser.add_argument("--name", default=None, help="bench name: results go to <results_root>/<name> (default: the preset)")
+    parser.add_argument("--results_root", default="results")
+    parser.add_argument("--parallel", type=int, default=1, help="runs at once (one per GPU when there are GPUs)")
+    args = parser.parse_args(argv[:split])
+    require(args.preset in PRESETS, "--preset", args.preset, f"choose one of {', '.join(PRESETS)}")
+    require(args.seeds >= 1, "--seeds", args.seeds, "use an integer >= 1")
+    require(args.parallel >= 1, "--parallel", args.parallel, "use an integer >= 1")
+    return args, argv[split + 1:]
+
+
+def check_same_bench(bench_dir: Path, settings: dict) -> None:
+    """A bench directory holds one protocol: resuming it with other settings would mix incomparable runs."""
+    path = bench_dir / "settings.json"
+    if path.is_file() and json.loads(path.read_text()) != settings:
+        raise ConfigError(f"{bench_dir} holds a bench with another preset or overrides", "choose another --name")
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings))
+
+
+def main(argv: list[str]) -> None:
+    args, extra = parse_args(argv)
+    preset = PRESETS[args.preset]
+    bench_dir = Path(args.results_root) / (args.name or args.preset)
+    techniques = args.techniques.split(",") if args.techniques else None
+    runs = plan_runs(preset, techniques, args.seeds, bench_dir)
+    check_same_bench(bench_dir, {"preset": args.preset, "overrides": extra})
+    start = time.perf_counter()
+    failed = train_all(runs, preset, extra, args.parallel)
+    finished = [run for run in runs if run.finished]
+    if finished:
+        write_report(bench_dir, args.preset, preset, finished, extra, args.parallel)
+    print(f"lightning-gans bench: {len(finished)} of {len(runs)} runs finished, {time.perf_counter() - start:.0f} s; "
+          f"results in {bench_dir}")
+    if failed:
+        sys.exit(1)

@@ -1,0 +1,91 @@
+"""`lightning-gans evaluate --ckpt_path PATH [--devices N] [--num_samples K] [--extractor NAME]`.
+
+Scores a checkpoint with its run's protocol: FID/KID (and class coverage) with the `fid` section of the run's
+config.yaml for image runs, the toy metrics with its `toy_metrics` section for 2-D runs (`--num_samples` and
+`--extractor` override them). Prints the metrics and writes `metrics.json` into the run directory. With N devices
+it runs N processes (Lightning Fabric, DDP); since sample i has the same z on any number of processes, the numbers
+do not depend on N.
+"""
+
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from lightning_fabric import Fabric
+
+from lightning_gans.commands.arguments import OneLineParser
+from lightning_gans.data import Toy2DDataModule
+from lightning_gans.errors import ConfigError, require
+from lightning_gans.metrics import build_feature_extractor
+from lightning_gans.metrics.evaluation import image_metrics, toy_metrics
+from lightning_gans.metrics.reference import RealStatistics
+from lightning_gans.training.checkpoints import check_checkpoint
+
+
+def import_class(class_path: str):
+    module, name = class_path.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def run_config(ckpt_path: str) -> tuple[Path, dict]:
+    """The run directory of a checkpoint (`<run>/checkpoints/x.ckpt`) and its config.yaml."""
+    run_dir = Path(ckpt_path).resolve().parent.parent
+    config_path = run_dir / "config.yaml"
+    if not config_path.is_file():
+        raise ConfigError(f"{config_path} not found",
+                          "evaluate a checkpoint inside its run directory (runs/<technique>/<run>/checkpoints/)")
+    return run_dir, yaml.safe_load(config_path.read_text())
+
+
+def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None, extractor: Optional[str] = None,
+             accelerator: str = "auto") -> dict[str, float]:
+    check_checkpoint(ckpt_path)
+    run_dir, config = run_config(ckpt_path)
+    require(num_samples is None or num_samples >= 2, "--num_samples", num_samples, "use an integer >= 2")
+    data = import_class(config["data"]["class_path"])(**config["data"].get("init_args", {}))
+    is_toy = isinstance(data, Toy2DDataModule)
+    require(not (is_toy and extractor), "--extractor", extractor, "a toy run is scored by the toy metrics: drop it")
+    fid = {**(config.get("fid") or {}), **({"extractor": extractor} if extractor else {})}
+    if not is_toy and not fid.get("extractor"):
+        raise ConfigError("the run's config has fid.extractor=null", "pass --extractor NAME (e.g. lenet-fmnist or inception)")
+
+    fabric = Fabric(accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto")
+    fabric.launch()
+    model = import_class(config["model"]["class_path"]).load_from_checkpoint(ckpt_path, map_location="cpu",
+                                                                             weights_only=True).to(fabric.device)
+    latent_dim = model.hparams.latent_dim
+    if is_toy:
+        toy = config.get("toy_metrics") or {}
+        results = toy_metrics(model.sample, data.modes, data.mode_std, data.train_samples,
+                              num_samples or toy.get("num_samples", 2500), latent_dim, toy.get("seed", 0))
+    else:
+        num_samples = num_samples or fid.get("num_samples", 10_000)
+        split, batch_size = fid.get("reference_split", "train"), fid.get("batch_size", 250)
+        network = build_feature_extractor(fid["extractor"], fid.get("feature_extractor_weights_path")).to(fabric.device)
+        reference = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples)
+        real = reference.load_or_compute_once(network, batch_size, fabric.device)
+        results = image_metrics(model.sample, network, real, split, num_samples, latent_dim, fid.get("seed", 0),
+                                batch_size, fid.get("kid_subset_size", 1000), fabric.device)
+    if fabric.is_global_zero:
+        record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.g_step, "devices": devices, **results}
+        tmp = run_dir / f"metrics.json.tmp{os.getpid()}"
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(tmp, run_dir / "metrics.json")
+    return results
+
+
+def main(argv: list[str]) -> None:
+    parser = OneLineParser(prog="lightning-gans evaluate", description=__doc__.split("\n\n")[1].replace("\n", " "))
+    parser.add_argument("--ckpt_path", required=True, help="a checkpoint inside its run directory")
+    parser.add_argument("--devices", type=int, default=1, help="processes to share the samples (default: 1)")
+    parser.add_argument("--num_samples", type=int, help="samples to score (default: the run's protocol)")
+    parser.add_argument("--extractor", help="FID feature extractor of image runs (default: the run's fid.extractor)")
+    parser.add_argument("--accelerator", default="auto", help="cpu, gpu or auto (default)")
+    args = parser.parse_args(argv)
+    results = evaluate(args.ckpt_path, args.devices, args.num_samples, args.extractor, args.accelerator)
+    if int(os.environ.get("LOCAL_RANK", "0")) == 0:
+        for name, value in results.items():
+            print(f"{name} {value!r}")

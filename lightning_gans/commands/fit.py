@@ -1,0 +1,145 @@
+"""`lightning-gans fit --config sngan`: LightningCLI with run directories and one-line errors.
+
+A run writes to `<runs_root>/<technique>/<run_name>/`: config.yaml, metrics.csv, checkpoints/, samples/, and
+the chosen logger's files (`--logger wandb|csv|tensorboard|none`, see `training.loggers`).
+A new run never writes into an existing directory; `--ckpt_path last --run_name NAME` resumes one.
+`--config` takes a file or the name of a built-in config (`configs.py`).
+"""
+
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+from pytorch_lightning.cli import LightningCLI
+
+from lightning_gans.commands.configs import resolve_config_args
+from lightning_gans.data import GANDataModule
+from lightning_gans.errors import ConfigError, collect_config_errors
+from lightning_gans.techniques import GANTechnique, technique_name
+from lightning_gans.training.checkpoints import GANCheckpoint, check_checkpoint, check_checkpoint_fits
+from lightning_gans.training.loggers import LOGGER_CHOICES, build_loggers
+from lightning_gans.training.metric_callbacks import FIDCallback, ToyMetrics
+from lightning_gans.training.sample_grids import SampleGrid
+
+RUN_DIR_ENV = "LIGHTNING_GANS_RUN_DIR"  # hands rank 0's run directory to the processes DDP launches
+
+
+def is_launching_process() -> bool:
+    """True in the process a user started; False in ranks that a DDP launcher (Lightning, torchrun, SLURM) made."""
+    return all(os.environ.get(key, "0") == "0" for key in ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID"))
+
+
+class GANCLI(LightningCLI):
+    def __init__(self, args=None, run=True):
+        super().__init__(
+            GANTechnique,
+            GANDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            # GANCheckpoint counts G steps; evaluation callbacks run on G steps.
+            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False},
+            parser_kwargs={"exit_on_error": False, "fit": {"exit_on_error": False}},
+            auto_configure_optimizers=False,
+            args=resolve_config_args(args),
+            run=run,
+        )
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """Only `fit`: evaluation is `lightning-gans evaluate`, not a validation loop."""
+        return {"fit": LightningCLI.subcommands()["fit"]}
+
+    def add_arguments_to_parser(self, parser):
+        parser.add_argument("--run_name", type=str | None, default=None, help="Run directory name (default: a timestamp)")
+        parser.add_argument("--runs_root", type=str, default="runs", help="Runs go to <runs_root>/<technique>/<run_name>")
+        parser.add_argument("--logger", type=Literal[LOGGER_CHOICES], default="wandb",
+                            help="Logger beside <run_dir>/metrics.csv (W&B is offline without an API key)")
+        parser.add_argument("--wandb_project", type=str, default="lightning-gans", help="W&B project")
+        parser.add_argument("--wandb_group", type=str | None, default=None, help="W&B group, e.g. a benchmark id")
+        parser.add_argument("--wandb_tags", type=list[str], default=[],
+                            help="Extra W&B tags; the technique and the dataset are always tags")
+        parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(SampleGrid, "samples")
+        parser.add_lightning_class_args(FIDCallback, "fid")
+        parser.add_lightning_class_args(ToyMetrics, "toy_metrics")
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+
+    def parse_arguments(self, parser, args):
+        super().parse_arguments(parser, args)
+        config = self.config[self.config.subcommand]
+        if config.get("ckpt_path"):
+            config.ckpt_path = self.resolve_checkpoint(config)
+            check_checkpoint(config.ckpt_path)
+
+    def _parse_ckpt_path(self):
+        """LightningCLI would overwrite the configuration with the checkpoint's hyperparameters, silently
+        ignoring overrides such as a larger budget. Here a resumed run is configured like a new one (pass the
+        run's config.yaml), and a checkpoint that does not fit that configuration is refused before any work
+        (`after_instantiate_classes`)."""
+
+    def resolve_checkpoint(self, config) -> str:
+        if config.ckpt_path != "last":
+            return config.ckpt_path
+        if not config.run_name:
+            raise ConfigError("--ckpt_path last needs the run to resume",
+                              "add --run_name NAME (a directory under runs/<technique>/)")
+        return str(self.run_dir(config, technique_name(config.model.class_path)) / "checkpoints" / "last.ckpt")
+
+    @staticmethod
+    def run_dir(config, technique: str) -> Path:
+        return Path(config.runs_root) / technique / config.run_name
+
+    def before_instantiate_classes(self):
+        config = self.config[self.subcommand]
+        technique = technique_name(config.model.class_path)
+        if config.get("ckpt_path"):
+            run_dir = Path(config.ckpt_path).resolve().parent.parent
+            self.save_config_callback = None  # the run's config.yaml is already there
+        elif not is_launching_process() and os.environ.get(RUN_DIR_ENV):
+            run_dir = Path(os.environ[RUN_DIR_ENV])
+        else:
+            config.run_name = config.run_name or time.strftime("%Y%m%d-%H%M%S")
+            run_dir = self.run_dir(config, technique)
+            if is_launching_process() and run_dir.exists():
+                raise ConfigError(f"run directory {run_dir} already exists", "choose another --run_name, or resume it with "
+                                  f"--run_name {config.run_name} --ckpt_path last")
+        self.run_directory = run_dir
+        config.trainer.default_root_dir = str(run_dir)
+
+    def instantiate_trainer(self, **kwargs):
+        """The trainer logs to `loggers.build_loggers` (metrics.csv and `--logger`), or to metrics.csv and an
+        explicit `--trainer.logger`."""
+        config = self.config[self.subcommand]
+        technique = technique_name(config.model.class_path)
+        explicit = self.config_init[self.subcommand].trainer.logger
+        if explicit in (None, True):
+            data = config.data.init_args
+            tags = [technique, data.get("distribution") or data.get("dataset"), *config.wandb_tags]
+            run_config = {"technique": technique, "seed": config.seed_everything, "data": data.as_dict()}
+            chosen = build_loggers(config.logger, self.run_directory, f"{technique}-{self.run_directory.name}",
+                                   config.wandb_project, config.wandb_group, tuple(tag for tag in tags if tag), run_config)
+        else:  # the user's own logger(s) replace --logger (false: none); metrics.csv stays
+            own = [] if explicit is False else list(explicit) if isinstance(explicit, (list, tuple)) else [explicit]
+            chosen = build_loggers("none", self.run_directory) + own
+        return super().instantiate_trainer(logger=chosen, **kwargs)
+
+    def instantiate_classes(self):
+        with collect_config_errors() as errors:
+            try:
+                super().instantiate_classes()
+            except ValueError:
+                if errors:  # a technique's or data module's constructor refused a value: report it as itself
+                    raise errors[0] from None
+                raise
+
+    def after_instantiate_classes(self):
+        ckpt_path = self.config[self.subcommand].get("ckpt_path")
+        if ckpt_path:
+            check_checkpoint_fits(ckpt_path, self.model)
+        # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
+        if is_launching_process():
+            self.model.connect_data(self.datamodule)
+            self.datamodule.prepare_data()
+            self.run_directory.mkdir(parents=True, exist_ok=True)
+            os.environ[RUN_DIR_ENV] = str(self.run_directory)

@@ -1,0 +1,145 @@
+"""Lightning data modules: toy 2-D mixtures and image datasets, served as the infinite stream of `stream.py`.
+
+Images are float NCHW in [-1, 1] (kept in memory as uint8); toy data is float (N, 2).
+"""
+
+from typing import Optional
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader
+
+from lightning_gans.data.sources import DATASETS, load_images
+from lightning_gans.data.stream import InfiniteBatchStream
+from lightning_gans.data.toy import TOY_DISTRIBUTIONS
+from lightning_gans.errors import require
+
+
+class GANDataModule(pl.LightningDataModule):
+    """Base of the data modules: `data_shape` is known at construction, samples are loaded on first use."""
+
+    data_shape: tuple[int, ...]
+
+    def __init__(self, batch_size: int, seed: int, num_workers: int):
+        super().__init__()
+        require(batch_size >= 1, "data.batch_size", batch_size, "use an integer >= 1 (per process)")
+        require(num_workers >= 0, "data.num_workers", num_workers, "use an integer >= 0")
+        self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
+        self._train_samples: Optional[torch.Tensor] = None
+        self.start = 0  # samples all processes consumed before the stream starts: the technique's `seek`
+
+    def load_train_samples(self) -> torch.Tensor:
+        """uint8 images (N, C, H, W) or float32 points (N, 2); subclasses implement it."""
+        raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        # Lightning runs this on one process per node before any setup(): a download happens once, not in parallel.
+        self.setup()
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self._train_samples is None:
+            self._train_samples = self.load_train_samples()
+
+    @property
+    def train_samples(self) -> torch.Tensor:
+        self.setup()
+        return self._train_samples
+
+    def seek(self, images_seen: int) -> None:
+        """Start the stream after `images_seen` samples (summed over processes), where a resumed run stopped."""
+        self.start = images_seen
+
+    def train_dataloader(self) -> DataLoader:
+        stream = InfiniteBatchStream(self.train_samples, self.batch_size, self.seed, self.start)
+        # Its own generator: otherwise the DataLoader draws a worker seed from the global RNG on every iter().
+        return DataLoader(stream, batch_size=None, num_workers=self.num_workers,
+                          generator=torch.Generator().manual_seed(self.seed))
+
+
+class Toy2DDataModule(GANDataModule):
+    """A mixture of equal-weight Gaussians in 2-D; `modes` and `mode_std` let metrics count the modes covered."""
+
+    def __init__(
+        self,
+        distribution: str = "ring8",
+        num_samples: int = 100_000,
+        batch_size: int = 256,
+        seed: int = 0,
+        num_workers: int = 0,
+    ):
+        """
+        Args:
+            distribution: ring8 (8 Gaussians on a circle of radius 2, std 0.02) or grid25 (5x5 grid, spacing 2, std 0.05).
+            num_samples: size of the fixed training set, drawn once with `seed`.
+            batch_size: samples per step and process.
+            seed: seeds the training set and the order of the stream.
+        """
+        super().__init__(batch_size, seed, num_workers)
+        require(distribution in TOY_DISTRIBUTIONS, "data.distribution", distribution,
+                f"choose one of {', '.join(TOY_DISTRIBUTIONS)}")
+        require(num_samples >= 1, "data.num_samples", num_samples, "use an integer >= 1")
+        self.distribution, self.num_samples = distribution, num_samples
+        modes_fn, self.mode_std = TOY_DISTRIBUTIONS[distribution]
+        self.modes = modes_fn()
+        self.data_shape = (2,)
+
+    def load_train_samples(self) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed)
+        chosen = torch.randint(len(self.modes), (self.num_samples,), generator=generator)
+        return self.modes[chosen] + self.mode_std * torch.randn(self.num_samples, 2, generator=generator)
+
+
+class ImageDataModule(GANDataModule):
+    """Images from `DATASETS`, resized to `resolution` and kept in memory as uint8."""
+
+    def __init__(
+        self,
+        dataset: str = "fashion_mnist",
+        root: Optional[str] = None,
+        resolution: int = 32,
+        batch_size: int = 64,
+        limit: Optional[int] = None,
+        validation_images: int = 0,
+        seed: int = 0,
+        num_workers: int = 0,
+    ):
+        """
+        Args:
+            dataset: fashion_mnist, mnist, cifar10 or image_folder.
+            root: the dataset's directory (required for image_folder; otherwise searched or downloaded).
+            resolution: images are resized to resolution x resolution.
+            batch_size: images per step and process.
+            limit: keep this many training images (a seeded choice), for data-efficiency experiments.
+            validation_images: hold out this many training-split images (a seeded choice disjoint from the
+                training images) as `validation_samples`, e.g. for ADA's r_v heuristic.
+            seed: seeds the `limit` choice and the order of the stream.
+        """
+        super().__init__(batch_size, seed, num_workers)
+        require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
+        require(resolution >= 8, "data.resolution", resolution, "use an integer >= 8")
+        require(limit is None or limit >= 1, "data.limit", limit, "use an integer >= 1, or null for all images")
+        require(validation_images >= 0, "data.validation_images", validation_images, "use an integer >= 0")
+        self.dataset, self.root, self.resolution, self.limit = dataset, root, resolution, limit
+        self.validation_images = validation_images
+        self._validation_samples: Optional[torch.Tensor] = None
+        self.data_shape = (DATASETS[dataset].channels, resolution, resolution)
+
+    @property
+    def validation_samples(self) -> torch.Tensor:
+        """The `validation_images` held-out uint8 images (empty when 0), disjoint from the training images."""
+        self.setup()
+        return self._validation_samples
+
+    def load_train_samples(self) -> torch.Tensor:
+        if not self.validation_images:
+            self._validation_samples = torch.empty(0, *self.data_shape, dtype=torch.uint8)
+            return load_images(self.dataset, self.root, True, self.resolution, self.limit, self.seed)
+        # The held-out images are the end of the permutation whose prefix `limit` keeps, so the two never overlap.
+        images = load_images(self.dataset, self.root, True, self.resolution, None, self.seed)
+        n_train = len(images) - self.validation_images
+        require(n_train >= (self.limit or 1), "data.validation_images", self.validation_images,
+                f"the dataset has {len(images)} images, limit {self.limit} of them for training: hold out fewer")
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+        self._validation_samples = images[order[n_train:]]
+        return images[order[: self.limit or n_train]]
+

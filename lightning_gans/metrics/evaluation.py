@@ -1,0 +1,88 @@
+"""Metrics of a generator as plain functions of a sample function: `image_metrics` (FID, KID, class coverage) and
+`toy_metrics` (modes, high quality, reverse KL, Frechet distance on raw coordinates). The training callbacks and
+`lightning-gans evaluate` both call them.
+
+Under torch.distributed every process must call them together: each generates its share of the samples (sample i
+has the same z on 1 and on N processes, `sampling.latents_for_indices`), sums and metric states are reduced across
+processes, and every process returns the same numbers, equal to a single process's.
+"""
+
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from lightning_gans.metrics.fid import count_label, fid_features_to_statistics, fid_metric, kid_metric
+from lightning_gans.metrics.sampling import latents_for_indices, rank_share
+from lightning_gans.metrics.toy import high_quality_counts, mode_statistics_from_counts
+from lightning_gans.processes import all_reduce_sum, rank_and_world_size
+
+Sampler = Callable[[torch.Tensor], torch.Tensor]  # latent codes (N, latent_dim) -> samples (N, ...)
+
+
+def this_process_latents(num_samples: int, latent_dim: int, seed: int) -> torch.Tensor:
+    """z of this process's share of samples 0 .. num_samples - 1."""
+    rank, world_size = rank_and_world_size()
+    return latents_for_indices(*rank_share(num_samples, rank, world_size), latent_dim, seed)
+
+
+@torch.no_grad()
+def generate_features(sample: Sampler, extractor: nn.Module, num_samples: int, latent_dim: int, seed: int,
+                      batch_size: int, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """This process's share of the fakes as features, and the counts of predicted classes (summed over all
+    processes) when the extractor classifies."""
+    classifies = hasattr(extractor, "classify_features")
+    features, counts = [], torch.zeros(getattr(extractor, "num_classes", 0), device=device)
+    for z in this_process_latents(num_samples, latent_dim, seed).split(batch_size):
+        features.append(extractor(sample(z).to(device)).float())
+        if classifies:
+            counts += torch.bincount(extractor.classify_features(features[-1]).argmax(1), minlength=len(counts)).float()
+    fake = torch.cat(features) if features else torch.empty(0, extractor.num_features, device=device)
+    return fake, all_reduce_sum(counts) if classifies else None
+
+
+def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
+                  num_samples: int, latent_dim: int, seed: int = 0, batch_size: int = 250,
+                  kid_subset_size: int = 1000, device="cpu") -> dict[str, float]:
+    """`fid/<protocol>`, `kid/<protocol>`, `kid_std/<protocol>` of `num_samples` samples against the real
+    statistics `real` (`fid.fid_features_to_statistics` of `reference_split`), the protocol being
+    `<extractor>_<N>_<split>`; with a classifying extractor also `classes/covered_<extractor>_<N>` and
+    `classes/kl_uniform_<extractor>_<N>`."""
+    fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device)
+    # Process 0 alone holds the real side in the metric states, so the cross-process sum counts it once.
+    holds_real = rank_and_world_size()[0] == 0
+    fid = fid_metric(real if holds_real else None, fake)
+    kid = kid_metric(real["features"] if holds_real else fake[:0], fake,
+                     subset_size=min(kid_subset_size, num_samples, int(real["n"])))
+    fid_value = fid.compute()
+    with torch.random.fork_rng(devices=[]):  # KID's subsets: seeded, and the caller's RNG stream is untouched
+        torch.manual_seed(seed)
+        kid_mean, kid_std = kid.compute()
+    protocol = f"{extractor.name}_{count_label(num_samples)}_{reference_split}"
+    metrics = {f"fid/{protocol}": float(fid_value), f"kid/{protocol}": float(kid_mean),
+               f"kid_std/{protocol}": float(kid_std)}
+    if class_counts is not None:
+        metrics.update(class_coverage(class_counts, f"{extractor.name}_{count_label(num_samples)}"))
+    return metrics
+
+
+def class_coverage(counts: torch.Tensor, label: str) -> dict[str, float]:
+    """Classes generated and KL(class histogram || uniform) of the extractor's predictions on the fakes."""
+    histogram = counts / counts.sum()
+    present = histogram > 0
+    kl = (histogram[present] * (histogram[present] * len(counts)).log()).sum()
+    return {f"classes/covered_{label}": float(present.sum()), f"classes/kl_uniform_{label}": float(kl)}
+
+
+@torch.no_grad()
+def toy_metrics(sample: Sampler, modes: torch.Tensor, mode_std: float, real_points: torch.Tensor, num_samples: int,
+                latent_dim: int, seed: int = 0) -> dict[str, float]:
+    """`toy/modes_covered`, `toy/high_quality`, `toy/reverse_kl` (`toy.mode_statistics_from_counts`) and
+    `toy/frechet_xy`, the Frechet distance to the first `num_samples` of `real_points` on raw coordinates."""
+    samples = sample(this_process_latents(num_samples, latent_dim, seed)).float()
+    counts = all_reduce_sum(high_quality_counts(samples, modes, mode_std))
+    metrics = {f"toy/{key}": value for key, value in mode_statistics_from_counts(counts, num_samples).items()}
+    holds_real = rank_and_world_size()[0] == 0  # as in image_metrics
+    real = fid_features_to_statistics(real_points[:num_samples]) if holds_real else None
+    metrics["toy/frechet_xy"] = float(fid_metric(real, samples).compute())
+    return metrics

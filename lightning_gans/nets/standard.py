@@ -1,0 +1,224 @@
+"""Generators and critics: the standard CNN and ResNet of Miyato et al. (2018), the toy MLP of Gulrajani et al. (2017).
+
+Critics map x (N, *data_shape) to raw scores (N,) as `head(features(x)).squeeze(1)`, where `features` gives the
+penultimate features (N, F) that CT-GAN's consistency term compares and `head` is a Linear(F, 1). No critic has
+BatchNorm: gradient penalties are per sample, and BatchNorm would make each score depend on the whole batch.
+Generators have a `latent_dim` and map z (N, latent_dim) to samples (N, *data_shape); images go through tanh
+into [-1, 1]. The networks are device-agnostic and work with channels_last tensors and under autocast.
+"""
+
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrizations
+
+from lightning_gans.errors import require
+
+CONV_AND_LINEAR = (
+    nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+)
+
+
+class Generator(nn.Module):
+    """G(z) = net(z): latent codes (N, latent_dim) to samples (N, *data_shape)."""
+
+    def __init__(self, latent_dim: int, net: nn.Module):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class Critic(nn.Module):
+    """D(x) = head(body(x)).squeeze(1): raw scores (N,) from penultimate features body(x) of shape (N, F)."""
+
+    def __init__(self, body: nn.Module, n_features: int):
+        super().__init__()
+        self.body = body
+        self.head = nn.Linear(n_features, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x)).squeeze(1)
+
+
+class GlobalSumPool(nn.Module):
+    """(N, C, H, W) -> (N, C), summing over space (Miyato et al. 2018, table 4)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.sum(dim=(2, 3))
+
+
+class UpBlock(nn.Module):
+    """Generator residual block, doubling the resolution:
+    out = conv3x3(ReLU(BN(conv3x3(up(ReLU(BN(x))))))) + up(conv1x1(x)), with nearest-neighbour upsampling `up`."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.residual = nn.Sequential(
+            nn.BatchNorm2d(in_channels), nn.ReLU(), nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(in_channels, out_channels, 3, padding=1),
+            nn.BatchNorm2d(out_channels), nn.ReLU(), nn.Conv2d(out_channels, out_channels, 3, padding=1),
+        )
+        # A 1x1 conv commutes with nearest upsampling; convolving first is 4x cheaper.
+        self.shortcut = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1), nn.Upsample(scale_factor=2, mode="nearest")
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.residual(x) + self.shortcut(x)
+
+
+class DownBlock(nn.Module):
+    """Critic residual block: out = [pool](conv3x3(ReLU(conv3x3(ReLU(x))))) + shortcut(x). The `first` (optimised)
+    block has no ReLU before its first conv, as it sees the input image. The shortcut is [pool](conv1x1(x)) when
+    the block pools or changes the channel count, else x; `pool` is 2x2 average pooling. `dropout` > 0 adds
+    dropout after each ReLU."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, dropout: float, downsample: bool = False, first: bool = False
+    ):
+        super().__init__()
+        self.residual = nn.Sequential(
+            *([] if first else _activated(nn.ReLU(), dropout)),
+            nn.Conv2d(in_channels, out_channels, 3, padding=1),
+            *_activated(nn.ReLU(), dropout),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1),
+            nn.AvgPool2d(2) if downsample else nn.Identity(),
+        )
+        # A 1x1 conv commutes with average pooling; pooling first is 4x cheaper.
+        if downsample or in_channels != out_channels:
+            pool = nn.AvgPool2d(2) if downsample else nn.Identity()
+            self.shortcut = nn.Sequential(pool, nn.Conv2d(in_channels, out_channels, 1))
+        else:
+            self.shortcut = nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.residual(x) + self.shortcut(x)
+
+
+def _activated(activation: nn.Module, dropout: float) -> list[nn.Module]:
+    """`activation`, then dropout when `dropout` > 0 (CT-GAN perturbs the critic with it)."""
+    return [activation, nn.Dropout(dropout)] if dropout > 0 else [activation]
+
+
+def _image_size(architecture: str, data_shape: tuple) -> tuple[int, int]:
+    """(channels, resolution / 8) of image data (C, R, R) with R a multiple of 8, or a ConfigError."""
+    require(
+        len(data_shape) == 3, "model.architecture", architecture,
+        f"it needs image data (C, H, W) but data_shape is {data_shape}; for 2-D toy data use model.architecture=mlp",
+    )
+    channels, height, width = data_shape
+    require(height == width, "data_shape", data_shape, f"architecture {architecture!r} needs square images (H == W)")
+    require(
+        height % 8 == 0 and height > 0, "data.resolution", height,
+        f"architecture {architecture!r} needs a multiple of 8 such as 32",
+    )
+    return channels, height // 8
+
+
+def build_cnn(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float) -> tuple[Generator, Critic]:
+    """Standard CNN of Miyato et al. (2018, table 3) with base width w (paper: 64) at resolution R:
+    G: z -> dense -> (8w, R/8, R/8), BN, ReLU -> [4x4 stride-2 deconv, BN, ReLU] to 4w, 2w, w channels
+       -> 3x3 conv to C -> tanh (the BN and ReLU after the dense layer follow the authors' code);
+    D: 3x3 s1 w, 4x4 s2 w, 3x3 s1 2w, 4x4 s2 2w, 3x3 s1 4w, 4x4 s2 4w, 3x3 s1 8w convs, each followed by
+       LeakyReLU(0.1) -> flatten to 8w * (R/8)^2 features -> dense 1."""
+    channels, bottom = _image_size("cnn", data_shape)
+    w = width or 64
+    generator_layers = [
+        nn.Linear(latent_dim, 8 * w * bottom * bottom), nn.Unflatten(1, (8 * w, bottom, bottom)),
+        nn.BatchNorm2d(8 * w), nn.ReLU(),
+    ]
+    for in_channels, out_channels in ((8 * w, 4 * w), (4 * w, 2 * w), (2 * w, w)):
+        generator_layers += [
+            nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(),
+        ]
+    generator_layers += [nn.Conv2d(w, channels, 3, padding=1), nn.Tanh()]
+
+    critic_layers, in_channels = [], channels
+    for out_channels, kernel_size, stride in (
+        (w, 3, 1), (w, 4, 2), (2 * w, 3, 1), (2 * w, 4, 2), (4 * w, 3, 1), (4 * w, 4, 2), (8 * w, 3, 1)
+    ):
+        critic_layers += [
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=1),
+            *_activated(nn.LeakyReLU(0.1), dropout),
+        ]
+        in_channels = out_channels
+    critic = Critic(nn.Sequential(*critic_layers, nn.Flatten()), 8 * w * bottom * bottom)
+    return Generator(latent_dim, nn.Sequential(*generator_layers)), critic
+
+
+def build_resnet(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float) -> tuple[Generator, Critic]:
+    """ResNet of Miyato et al. (2018, table 4) and Gulrajani et al. (2017) with critic width w (paper: 128) and
+    generator width 2w (paper: 256) at resolution R:
+    G: z -> dense -> (2w, R/8, R/8) -> 3 UpBlocks of 2w channels -> BN, ReLU, 3x3 conv to C -> tanh;
+    D: optimised DownBlock to w channels (pooling) -> DownBlock (pooling) -> 2 DownBlocks -> ReLU
+       -> global sum pooling to w features -> dense 1."""
+    channels, bottom = _image_size("resnet", data_shape)
+    w = width or 128
+    g = 2 * w
+    generator = Generator(latent_dim, nn.Sequential(
+        nn.Linear(latent_dim, g * bottom * bottom), nn.Unflatten(1, (g, bottom, bottom)),
+        UpBlock(g, g), UpBlock(g, g), UpBlock(g, g),
+        nn.BatchNorm2d(g), nn.ReLU(), nn.Conv2d(g, channels, 3, padding=1), nn.Tanh(),
+    ))
+    critic = Critic(nn.Sequential(
+        DownBlock(channels, w, dropout, downsample=True, first=True),
+        DownBlock(w, w, dropout, downsample=True),
+        DownBlock(w, w, dropout),
+        DownBlock(w, w, dropout),
+        *_activated(nn.ReLU(), dropout),
+        GlobalSumPool(),
+    ), w)
+    return generator, critic
+
+
+def build_mlp(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float) -> tuple[Generator, Critic]:
+    """Toy MLP of Gulrajani et al. (2017) with width w (paper: 512) for flat data of D dimensions (2-D points):
+    G: z -> w -> w -> w (ReLU after each) -> D, no output activation;
+    D: D -> w -> w -> w (ReLU after each) = features -> dense 1."""
+    require(
+        len(data_shape) == 1, "model.architecture", "mlp",
+        f"it needs flat data such as 2-D points but data_shape is {data_shape}; "
+        "for images use model.architecture=cnn or resnet",
+    )
+    (dim,) = data_shape
+    w = width or 512
+    generator = Generator(latent_dim, nn.Sequential(
+        nn.Linear(latent_dim, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, dim)
+    ))
+    critic = Critic(nn.Sequential(
+        nn.Linear(dim, w), *_activated(nn.ReLU(), dropout),
+        nn.Linear(w, w), *_activated(nn.ReLU(), dropout),
+        nn.Linear(w, w), *_activated(nn.ReLU(), dropout),
+    ), w)
+    return generator, critic
+
+
+
+
+def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:
+    """Reparametrise the weight of every Conv and Linear layer in `module` as W / sigma(W) (Miyato et al. 2018),
+    sigma(W) being the largest singular value of W reshaped to (out, -1), estimated by `n_power_iterations`
+    power iterations per forward pass in train mode. Returns `module`, changed in place."""
+    for layer in list(module.modules()):
+        if isinstance(layer, CONV_AND_LINEAR):
+            parametrizations.spectral_norm(layer, n_power_iterations=n_power_iterations)
+    return module
+
+
+def init_weights(module: nn.Module) -> None:
+    """Glorot-uniform weights and zero biases for every Conv and Linear layer (the SN-GAN reference code's ResNets
+    use Glorot-uniform too)."""
+    for layer in module.modules():
+        if isinstance(layer, CONV_AND_LINEAR):
+            nn.init.xavier_uniform_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)

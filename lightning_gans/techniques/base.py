@@ -1,0 +1,307 @@
+"""The training loop every technique shares: `n_critic` critic steps, then one generator step.
+
+A technique subclass reads as its paper's algorithm box: it sets its loss and optimiser defaults and
+extends `critic_loss` with its regularisers (and `after_critic_step` where the paper acts on the weights).
+Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G,
+the budget in generator steps and kimg, step logging, and the state a bit-exact resume needs.
+
+Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`; `on_fit_start` hands the position over), so one
+`training_step` is one critic step on one real batch.
+"""
+
+import copy
+import time
+from typing import Optional
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.utilities import rank_zero_warn
+
+from lightning_gans.errors import TrainingDiverged, require
+from lightning_gans.nets import build_networks
+from lightning_gans.objectives.losses import build_loss
+from lightning_gans.objectives.penalties import critic_gradient_norm, random_interpolates
+from lightning_gans.training import ddp
+from lightning_gans.training.diagnostics import layer_singular_values, learning_rates
+from lightning_gans.training.stats import StatsWindow
+
+PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
+OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
+
+
+class GANTechnique(pl.LightningModule):
+    """Base class of every technique; `name` is the run-directory name under `runs/` (and its key in
+    `techniques.TECHNIQUES`)."""
+
+    name = "gan"
+
+    def __init__(
+        self,
+        data_shape: tuple[int, ...] = (1, 32, 32),
+        architecture: str = "cnn",
+        width: Optional[int] = None,
+        latent_dim: int = 128,
+        loss: str = "hinge",
+        label_smoothing: float = 0.0,
+        optimizer: str = "adam",
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas: tuple[float, float] = (0.0, 0.9),
+        n_critic: int = 1,
+        ema_decay: float = 0.999,
+        max_g_steps: Optional[int] = None,
+        max_kimg: Optional[float] = None,
+        spectral_norm: bool = False,
+        n_power_iterations: int = 1,
+        critic_dropout: float = 0.0,
+        channels_last: bool = False,
+        diagnostics_every: int = 50,
+        max_nonfinite_skips: int = 0,
+    ):
+        """
+        Args:
+            data_shape: shape of one sample, (C, H, W) or (2,); the CLI links it from the data module.
+            architecture: network family from `networks.ARCHITECTURES` (cnn, resnet, mlp).
+            width: base channel count (MLP: hidden units); None takes the paper's value.
+            optimizer: adam or rmsprop; `betas` apply to adam only.
+            lr_g, lr_d: generator and critic learning rates (unequal values give TTUR, Heusel et al. 2017).
+            n_critic: critic updates per generator update.
+            ema_decay: decay of the exponential moving average of G used for samples and evaluation.
+            max_g_steps, max_kimg: training budget in generator steps and in thousands of real images
+                shown to D (summed over processes); training stops at whichever comes first.
+            diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
+                interpolated points and the largest singular value of each D layer.
+            max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
+                many updates have not yet been skipped for that reason; 0 stops at the first.
+        """
+        super().__init__()
+        require(n_critic >= 1, "model.n_critic", n_critic, "use an integer >= 1")
+        for key, lr in (("model.lr_g", lr_g), ("model.lr_d", lr_d)):
+            require(lr > 0, key, lr, "learning rates must be > 0")
+        require(all(0 <= b < 1 for b in betas), "model.betas", betas, "each beta must be in [0, 1)")
+        require(0 <= ema_decay < 1, "model.ema_decay", ema_decay, "use a value in [0, 1), e.g. 0.999")
+        require(optimizer in OPTIMIZERS, "model.optimizer", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
+        require(max_g_steps is None or max_g_steps >= 1, "model.max_g_steps", max_g_steps, "use >= 1 or null")
+        require(max_kimg is None or max_kimg > 0, "model.max_kimg", max_kimg, "use > 0 or null")
+        require(max_nonfinite_skips >= 0, "model.max_nonfinite_skips", max_nonfinite_skips, "use an integer >= 0")
+        require(diagnostics_every >= 1, "model.diagnostics_every", diagnostics_every, "use an integer >= 1")
+        self.save_hyperparameters()
+        # Under LightningCLI the saved values are the config's; keep what a subclass resolved (SNGAN's n_critic).
+        self.hparams.n_critic = n_critic
+        self.automatic_optimization = False
+
+        self.generator, self.critic = self.build_networks(
+            architecture, tuple(data_shape), latent_dim, width=width, spectral_norm=spectral_norm,
+            n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
+        )
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+        self.adversarial = build_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+        # Progress counters, saved with the checkpoint; images_seen also positions the data stream.
+        self.d_step = 0
+        self.g_step = 0
+        self.images_seen = 0
+        self.nonfinite_skips = 0
+        self.stats = StatsWindow()
+        self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
+        self.wall_time_before = 0.0  # training seconds of this run's earlier sessions (before a resume)
+        self._session_start: Optional[float] = None
+
+    def build_networks(self, architecture: str, data_shape: tuple, latent_dim: int, **options):
+        """(generator, critic), by default `networks.build_networks`; a technique with its own networks overrides
+        it (the arguments are the values the subclass resolved, which under LightningCLI hparams may not hold)."""
+        return build_networks(architecture, data_shape, latent_dim, **options)
+
+    # ----------------------------------------------------------------------------------------- the loop
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it."""
+        real_scores, fake_scores = self.critic(real), self.critic(fake)
+        self.on_critic_scores(real_scores, fake_scores)
+        terms = {"loss/d": self.adversarial.discriminator(real_scores, fake_scores)}
+        if self.adversarial.estimates_wasserstein:
+            terms["critic/wasserstein"] = (real_scores.float().mean() - fake_scores.float().mean()).detach()
+        return terms
+
+    def generator_loss(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss/g": self.adversarial.generator(self.critic(fake))}
+
+    def on_critic_scores(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> None:
+        """Called with D's raw scores of each critic step's real and fake batch (ADA measures overfitting here)."""
+
+    def after_critic_step(self) -> None:
+        """Called after each critic update (WGAN clips the weights here)."""
+
+    def training_step(self, real: torch.Tensor, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        real = self._memory_format(real)
+        batch_size = real.shape[0]
+
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generator(self.sample_latents(batch_size))
+            terms = self.critic_loss(real, fake)
+            if self.all_finite(terms, "critic"):
+                opt_d.zero_grad(set_to_none=True)
+                self.manual_backward(terms["loss/d"])
+                opt_d.step()
+        self.after_critic_step()
+        self.d_step += 1
+        self.images_seen += batch_size * self.trainer.world_size
+
+        self.stats.record(terms)
+        if self.d_step % self.hparams.n_critic:
+            return
+        with self.toggled_optimizer(opt_g):
+            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size)))
+            if self.all_finite(g_terms, "generator"):
+                opt_g.zero_grad(set_to_none=True)
+                self.manual_backward(g_terms["loss/g"])
+                opt_g.step()
+        self.update_ema()
+        self.g_step += 1
+        self.stats.record(g_terms)
+        if self.g_step % self.hparams.diagnostics_every == 0:
+            self.stats.record(self.critic_diagnostics(real, fake))
+        self.report({**terms, **g_terms})
+        if self.budget_reached():
+            self.trainer.should_stop = True
+
+    # --------------------------------------------------------------------------------------- mechanics
+    def all_finite(self, terms: dict[str, torch.Tensor], phase: str) -> bool:
+        """The divergence guard, before an update: True when every term is finite on every rank. Otherwise the
+        update is skipped while `max_nonfinite_skips` allows, else training stops with TrainingDiverged (every
+        rank together), so no checkpoint ever holds the broken state."""
+        finite = torch.stack([torch.isfinite(value.detach()).all() for value in terms.values()]).tolist()  # one sync
+        names = [key for key, ok in zip(terms, finite) if not ok]
+        if not self.trainer.strategy.reduce_boolean_decision(bool(names), all=False):
+            return True
+        self.nonfinite_skips += 1
+        where = f"{phase} step {self.d_step if phase == 'critic' else self.g_step} (generator step {self.g_step})"
+        what = ", ".join(names) or "a term on another process"
+        if self.nonfinite_skips <= self.hparams.max_nonfinite_skips:
+            rank_zero_warn(f"{what} not finite at {where}: update skipped ({self.nonfinite_skips} so far)")
+            return False
+        raise TrainingDiverged(
+            f"{what} not finite at {where}: training stopped and the last good checkpoint kept; lower the "
+            "learning rates, or allow skips with model.max_nonfinite_skips"
+        )
+
+
+    def sample_latents(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        decay = self.hparams.ema_decay
+        for ema_param, param in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            ema_param.lerp_(param, 1.0 - decay)
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
+
+    @torch.no_grad()
+    def sample(self, z: torch.Tensor, ema: bool = True, **generator_kwargs) -> torch.Tensor:
+        """Images (or points) for latent codes `z`, from the EMA generator by default, in eval mode."""
+        generator = self.generator_ema if ema else self.generator
+        was_training = generator.training
+        generator.eval()
+        out = generator(z.to(self.device), **generator_kwargs)
+        generator.train(was_training)
+        return out
+
+    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D's input-gradient norm at real, fake and interpolated points (the empirical Lipschitz signal) and the
+        largest singular value of each layer, `critic/sigma_max/<layer>` (`diagnostics.layer_singular_values`).
+
+        Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks."""
+        self.critic.eval()
+        norms = {
+            f"critic/grad_norm_{name}": critic_gradient_norm(self.critic, points).mean()
+            for name, points in (("real", real), ("fake", fake), ("interp", random_interpolates(real, fake)))
+        }
+        self.critic.train()
+        sigmas = {f"critic/sigma_max/{name}": value for name, value in layer_singular_values(self.critic).items()}
+        return {**norms, **sigmas}
+
+    def budget_reached(self) -> bool:
+        max_g_steps, max_kimg = self.hparams.max_g_steps, self.hparams.max_kimg
+        return (max_g_steps is not None and self.g_step >= max_g_steps) or (
+            max_kimg is not None and self.images_seen >= max_kimg * 1000
+        )
+
+    def report(self, terms: dict[str, torch.Tensor]) -> None:
+        """Progress bar every step; loggers every `trainer.log_every_n_steps` generator steps, with the window's
+        means (`StatsWindow`), the counters, img/s and the learning rates (`lr/g`, `lr/d`), at step = g_step."""
+        self.log("g_step", float(self.g_step), prog_bar=True, logger=False)
+        self.log("kimg", self.images_seen / 1000, prog_bar=True, logger=False)
+        self.log_dict({key: terms[key] for key in PROGRESS_BAR_KEYS}, prog_bar=True, logger=False)
+        now = time.perf_counter()
+        if self._window_start is None:
+            self._window_start = (now, self.images_seen)
+        if self.g_step % self.trainer.log_every_n_steps and not self.budget_reached():
+            return
+        metrics = self.stats.flush(lambda t: self.trainer.strategy.reduce(t, reduce_op="mean"))
+        start_time, start_images = self._window_start
+        metrics.update({"progress/g_step": self.g_step, "progress/kimg": self.images_seen / 1000,
+                        "perf/img_per_s": (self.images_seen - start_images) / max(now - start_time, 1e-9)})
+        metrics.update(learning_rates(dict(zip(("g", "d"), self.optimizers()))))
+        metrics["progress/wall_time_s"] = self.wall_time()
+        self._window_start = (now, self.images_seen)
+        for logger in self.loggers:
+            logger.log_metrics(metrics, step=self.g_step)
+        self.log("img/s", metrics["perf/img_per_s"], prog_bar=True, logger=False)
+
+    def wall_time(self) -> float:
+        """Seconds of training of this run, evaluation included, summed over resumes."""
+        now = time.perf_counter()
+        return self.wall_time_before + now - (now if self._session_start is None else self._session_start)
+
+    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
+
+    # ------------------------------------------------------------------------------------ Lightning hooks
+    def configure_optimizers(self):
+        hp = self.hparams
+        optimizer_class = OPTIMIZERS[hp.optimizer]
+        kwargs = {"betas": tuple(hp.betas)} if hp.optimizer == "adam" else {}
+        return (
+            optimizer_class(self.generator.parameters(), lr=hp.lr_g, **kwargs),
+            optimizer_class(self.critic.parameters(), lr=hp.lr_d, **kwargs),
+        )
+
+    def on_fit_start(self) -> None:
+        # The data stream continues where this run's counter stands (a resumed checkpoint has set it by now).
+        self.trainer.datamodule.seek(self.images_seen)
+
+    def on_train_start(self) -> None:
+        self._session_start = time.perf_counter()
+
+    def connect_data(self, datamodule) -> None:
+        """Take from `datamodule` what the technique needs besides the training stream, or raise a ConfigError if
+        it cannot serve this technique. `setup` calls it on every process; the CLI once more before the run
+        directory exists, so that bad data leaves nothing behind."""
+
+    def setup(self, stage: str) -> None:
+        self.connect_data(self.trainer.datamodule)
+        ddp.allow_partial_backward(self.trainer)
+
+    def teardown(self, stage: str) -> None:
+        ddp.release_process_group(self.trainer)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["lightning_gans"] = {
+            "d_step": self.d_step,
+            "g_step": self.g_step,
+            "images_seen": self.images_seen,
+            "nonfinite_skips": self.nonfinite_skips,
+            "wall_time_s": self.wall_time(),
+            "rng": ddp.gather_rng_states(),
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint["lightning_gans"]
+        self.d_step, self.g_step, self.images_seen = state["d_step"], state["g_step"], state["images_seen"]
+        self.nonfinite_skips = state["nonfinite_skips"]
+        self.wall_time_before = state.get("wall_time_s", 0.0)  # absent in checkpoints of older versions
+        ddp.restore_rng_states(state["rng"])

@@ -1,0 +1,121 @@
+"""StyleGAN2 with adaptive discriminator augmentation (Karras et al. 2020, "Training Generative Adversarial
+Networks with Limited Data"), small enough for a laptop.
+
+The critic is `augment -> D`, so every image D sees is augmented with probability p: reals and fakes in the
+critic step, fakes in the generator step, and the reals of R1, whose gradient is taken w.r.t. the un-augmented
+image. Because G's loss goes through the same augmentations, they do not leak into the generated images as long
+as p stays below about 0.8. The ADA controller (`ada.py`) raises p when D overfits and lowers it otherwise.
+Losses as StyleGAN2: non-saturating logistic, lazy R1 every 16 critic steps; ADA's cifar preset at 32 px.
+"""
+
+import torch
+from torch import nn
+
+from lightning_gans.data import to_float
+from lightning_gans.errors import require
+from lightning_gans.nets.augment import AugmentPipe
+from lightning_gans.nets.stylegan import build_stylegan
+from lightning_gans.techniques.ada import AdaController
+from lightning_gans.techniques.r1gan import R1GAN
+
+
+class AugmentedCritic(nn.Module):
+    """D(augment(x)): the critic every loss and penalty of the technique calls."""
+
+    def __init__(self, augment: AugmentPipe, discriminator: nn.Module):
+        super().__init__()
+        self.augment, self.discriminator = augment, discriminator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.discriminator(self.augment(x))
+
+
+class StyleGANADA(R1GAN):
+    name = "stylegan_ada"
+
+    def __init__(
+        self,
+        augment: str = "bgc",
+        augment_p: float = 0.0,
+        ada_heuristic: str = "rt",
+        ada_target: float = 0.6,
+        ada_interval: int = 4,
+        ada_kimg: float = 500,
+        mapping_layers: int = 2,
+        truncation_psi: float = 1.0,
+        architecture: str = "stylegan",
+        latent_dim: int = 128,
+        r1_gamma: float = 0.01,
+        regularization_interval: int = 16,
+        lr_g: float = 0.0025,
+        lr_d: float = 0.0025,
+        betas: tuple[float, float] = (0.0, 0.99),
+        **kwargs,
+    ):
+        """
+        Args:
+            augment: augmentation groups ('b' blit, 'g' geometric, 'c' colour; default 'bgc') or comma-separated
+                op names (see `augment.OPS`).
+            augment_p: initial augmentation probability (the fixed p with ada_heuristic 'fixed').
+            ada_heuristic: 'rt' (paper), 'rv' (needs data.validation_images > 0) or 'fixed'.
+            ada_target, ada_interval, ada_kimg: p moves every `ada_interval` critic steps towards the heuristic
+                reaching `ada_target`, at a speed that takes it from 0 to 1 in `ada_kimg` thousand images.
+            mapping_layers: depth of the mapping network (ADA's cifar preset: 2).
+            truncation_psi: default truncation of `sample` (1 = none).
+        """
+        require(architecture == "stylegan", "model.architecture", architecture,
+                "StyleGANADA trains the 'stylegan' networks")
+        require(0 < truncation_psi <= 1, "model.truncation_psi", truncation_psi, "use a value in (0, 1] (1 = none)")
+        super().__init__(architecture=architecture, latent_dim=latent_dim, r1_gamma=r1_gamma,
+                         regularization_interval=regularization_interval, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)
+        self.ada = AdaController(ada_heuristic, ada_target, ada_interval, ada_kimg, p=augment_p)
+        self.critic.augment.p = self.ada.p
+        self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
+
+    def build_networks(self, architecture, data_shape, latent_dim, width=None, critic_dropout=0.0,
+                       spectral_norm=False, **options):
+        require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
+        generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
+                                                  self.hparams.mapping_layers)
+        return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
+
+    def connect_data(self, datamodule) -> None:
+        if self.hparams.ada_heuristic == "rv":
+            require(getattr(datamodule, "validation_images", 0) > 0, "model.ada_heuristic", "rv",
+                    "r_v needs held-out images: set data.validation_images > 0, or use 'rt'")
+            self.held_out_images = datamodule.validation_samples
+
+    # ------------------------------------------------------------------------------ the p controller
+    def on_critic_scores(self, real_scores, fake_scores):
+        val_scores = None
+        if self.hparams.ada_heuristic == "rv":
+            with torch.no_grad():
+                val_scores = self.critic(self.validation_batch(real_scores.shape[0]))
+        self.ada.accumulate(real_scores, fake_scores, val_scores)
+
+    def after_critic_step(self):
+        measured = self.ada.update(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
+        if measured is not None:
+            self.critic.augment.p = self.ada.p
+            measured["ada/p"] = self.ada.p
+            self.stats.record({key: torch.tensor(value, device=self.device) for key, value in measured.items()})
+
+    def validation_batch(self, n: int) -> torch.Tensor:
+        """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
+        return to_float(self.held_out_images[torch.randint(len(self.held_out_images), (n,))]).to(self.device)
+
+    # ------------------------------------------------------------------------------------ sampling
+    def sample(self, z: torch.Tensor, ema: bool = True, truncation_psi: float = None) -> torch.Tensor:
+        """Images for `z` from the EMA generator by default, truncated towards w_avg by `truncation_psi`."""
+        psi = self.hparams.truncation_psi if truncation_psi is None else truncation_psi
+        return super().sample(z, ema, truncation_psi=psi)
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["lightning_gans"]["ada"] = self.ada.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self.ada.load_state_dict(checkpoint["lightning_gans"]["ada"])
+        self.critic.augment.p = self.ada.p

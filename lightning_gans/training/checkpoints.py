@@ -1,0 +1,99 @@
+"""Periodic checkpoints counted in generator steps, written atomically; a resumable checkpoint on SIGTERM and
+SIGINT; and a check of a file before resuming."""
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from lightning_gans.errors import ConfigError, TrainingDiverged
+from lightning_gans.training.periodic import EveryNGeneratorSteps
+
+
+class GANCheckpoint(EveryNGeneratorSteps):
+    """Writes `last.ckpt` and `g<step>.ckpt` into `dirpath` every `every_n_g_steps` generator steps and at the
+    end of training. Lightning's ModelCheckpoint counts optimizer steps, which mixes D and G updates."""
+
+    config_key = "checkpoint.every_n_g_steps"
+
+    def __init__(self, dirpath: str | None = None, every_n_g_steps: int = 1000):
+        super().__init__(every_n_g_steps)
+        self.dirpath = dirpath
+
+    def setup(self, trainer, pl_module, stage):
+        if self.dirpath is None:
+            self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
+
+    def on_schedule(self, trainer, pl_module):
+        step = pl_module.g_step
+        periodic = step % self.every_n_g_steps == 0  # the end of training is not a periodic step
+        self.save(trainer, f"g{step:07d}.ckpt" if periodic else None)
+
+    # Pre-emption: Lightning turns SIGTERM into a SIGTERMException at the next step boundary (on every rank
+    # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint.
+    def on_fit_start(self, trainer, pl_module):
+        self._previous_sigint = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigint = signal.signal(signal.SIGINT, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+
+    def on_fit_end(self, trainer, pl_module):
+        self.restore_sigint()
+
+    def on_exception(self, trainer, pl_module, exception):
+        self.restore_sigint()
+        if isinstance(exception, SIGTERMException):
+            path = self.save(trainer, None)
+            if trainer.is_global_zero:
+                print(f"lightning-gans: stopped by a signal at generator step {pl_module.g_step}; resume from {path} "
+                      "with --ckpt_path", file=sys.stderr)
+
+    def restore_sigint(self):
+        if getattr(self, "_previous_sigint", None) is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
+
+    def save(self, trainer, periodic_name):
+        """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename, so
+        a crash mid-write never replaces a good file. Non-finite parameters are never written."""
+        pl_module = trainer.lightning_module
+        if not all(torch.isfinite(p).all() for p in pl_module.parameters()):
+            raise TrainingDiverged(
+                f"parameters not finite at generator step {pl_module.g_step}: training stopped and the last good "
+                f"checkpoint kept in {self.dirpath}; lower the learning rates"
+            )
+        last = Path(self.dirpath) / "last.ckpt"
+        tmp = last.with_suffix(".ckpt.tmp")
+        trainer.save_checkpoint(tmp)
+        if trainer.is_global_zero:
+            if periodic_name:
+                (last.parent / periodic_name).unlink(missing_ok=True)
+                os.link(tmp, last.parent / periodic_name)
+            os.replace(tmp, last)
+        trainer.strategy.barrier("lightning_gans_checkpoint")
+        return last
+
+
+def check_checkpoint(path: str) -> None:
+    """Raise a one-line ConfigError unless `path` is a readable lightning-gans checkpoint."""
+    if not os.path.isfile(path):
+        raise ConfigError(f"checkpoint {path} not found", "pass an existing .ckpt file or --ckpt_path last")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated zip, random bytes and a foreign pickle all land here
+        raise ConfigError(f"checkpoint {path} is corrupt or unreadable ({type(error).__name__})",
+                          "resume from another file in its checkpoints/ directory") from None
+    if not isinstance(checkpoint, dict) or "lightning_gans" not in checkpoint or "state_dict" not in checkpoint:
+        raise ConfigError(f"checkpoint {path} was not written by lightning-gans", "pass a checkpoint of a lightning-gans run")
+
+
+def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
+    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    expected = model.state_dict()
+    if {k: v.shape for k, v in saved.items()} != {k: v.shape for k, v in expected.items()}:
+        raise ConfigError(f"checkpoint {path} holds other networks than the configuration builds",
+                          "resume with --config <run directory>/config.yaml")

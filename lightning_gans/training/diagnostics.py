@@ -1,0 +1,46 @@
+"""Training diagnostics of the critic and the optimisers, as dicts of hierarchical names -> values.
+
+D's input-gradient norm (the empirical Lipschitz signal) is `penalties.critic_gradient_norm`; here are the
+largest singular value of each D layer (the per-layer Lipschitz bound spectral normalisation controls) and the
+learning rates.
+"""
+
+import torch
+from torch import nn
+
+from lightning_gans.nets.standard import CONV_AND_LINEAR
+
+
+def largest_singular_value(matrix: torch.Tensor) -> torch.Tensor:
+    """sigma_max of a 2-D matrix, as the root of the largest eigenvalue of its smaller Gram matrix in float64:
+    several times cheaper than an SVD, and as exact."""
+    matrix = matrix.double()
+    gram = matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else matrix.T @ matrix
+    return torch.linalg.eigvalsh(gram)[-1].clamp(min=0).sqrt().float()
+
+
+@torch.no_grad()
+def layer_singular_values(module: nn.Module) -> dict[str, torch.Tensor]:
+    """{layer name: largest singular value of its weight} for every Conv and Linear layer of `module` and every
+    layer with an `effective_weight` (StyleGAN's equalized-lr layers: the scaled weight they apply), a conv's
+    weight reshaped to (dim 0, -1), i.e. (out, in * kh * kw). With spectral normalisation the effective weight
+    W / sigma is measured, read in eval mode so the power iteration does not advance."""
+    was_training = module.training
+    module.eval()
+    values = {
+        name: largest_singular_value(weight.detach().flatten(1))
+        for name, layer in module.named_modules()
+        if (weight := applied_weight(layer)) is not None
+    }
+    module.train(was_training)
+    return values
+
+
+def applied_weight(layer: nn.Module):
+    """The weight matrix (or conv kernel) a layer multiplies its input by, or None for layers without one."""
+    return layer.weight if isinstance(layer, CONV_AND_LINEAR) else getattr(layer, "effective_weight", None)
+
+
+def learning_rates(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
+    """{`lr/<name>`: learning rate of the optimiser's first parameter group}."""
+    return {f"lr/{name}": optimizer.param_groups[0]["lr"] for name, optimizer in optimizers.items()}

@@ -1,0 +1,110 @@
+"""`lightning-gans bench` on the toy preset with a tiny budget: five output files, a row per technique with mean
+and std, plots that are real pictures, no retraining on a second call, and an interrupted run resumed."""
+
+import csv
+import re
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from lightning_gans.commands import bench
+from lightning_gans.commands.bench_report import read_metrics
+from lightning_gans.commands.main import main
+
+TECHNIQUES = ["sngan", "wgan_gp"]
+TINY = ["--", "--model.max_g_steps", "20", "--model.width", "32", "--toy_metrics.every_n_g_steps", "10",
+        "--toy_metrics.num_samples", "500", "--samples.every_n_g_steps", "10", "--samples.num_samples", "500",
+        "--checkpoint.every_n_g_steps", "10", "--trainer.log_every_n_steps", "10"]
+OUTPUTS = ["results.csv", "results.md", "fid_vs_kimg.png", "fid_vs_time.png", "samples.png"]
+
+
+def run_bench(results_root):
+    main(["bench", "--preset", "toy", "--seeds", "2", "--techniques", ",".join(TECHNIQUES), "--name", "tiny",
+          "--results_root", str(results_root), "--parallel", "2", *TINY])
+    return results_root / "tiny"
+
+
+@pytest.fixture(scope="module")
+def toy_bench(tmp_path_factory):
+    return run_bench(tmp_path_factory.mktemp("results"))
+
+
+def table_cells(results_md, technique):
+    row = next(line for line in results_md.splitlines() if line.startswith(f"| {technique} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_bench_writes_a_table_with_mean_and_std_per_technique(toy_bench):
+    assert all((toy_bench / name).is_file() for name in OUTPUTS)
+    with open(toy_bench / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted((r["technique"], r["seed"]) for r in rows) == [(t, s) for t in TECHNIQUES for s in "01"]
+    results_md = (toy_bench / "results.md").read_text()
+    header = table_cells(results_md.replace("| technique |", "| header |"), "header")
+    assert header[1:5] == ["runs", "final toy/frechet_xy", "best toy/frechet_xy", "final toy/modes_covered"]
+    for technique in TECHNIQUES:
+        cells = table_cells(results_md, technique)
+        mean, std = map(float, re.fullmatch(r"(\S+) ± (\S+)", cells[2]).groups())
+        finals = [float(r["final toy/frechet_xy"]) for r in rows if r["technique"] == technique]
+        assert cells[1] == "2" and mean == pytest.approx(np.mean(finals), rel=1e-3)
+        assert std == pytest.approx(np.std(finals, ddof=1), rel=0.05, abs=1e-3)
+        kimg = float(cells[-4].split(" ± ")[0])
+        n_critic = 5 if technique == "wgan_gp" else 1
+        assert kimg == pytest.approx(20 * n_critic * 256 / 1000)  # 20 G steps x n_critic batches of 256
+
+
+def test_plots_are_non_blank_pngs(toy_bench):
+    for name in OUTPUTS[2:]:
+        image = Image.open(toy_bench / name)
+        assert image.format == "PNG"
+        assert np.asarray(image.convert("L"), dtype=float).std() > 10
+
+
+def test_second_call_trains_nothing(toy_bench, monkeypatch):
+    launched = []
+    monkeypatch.setattr(bench, "launch", lambda command, log, env: launched.append(command) or (1, 0.0))
+    before = (toy_bench / "results.csv").read_text()
+    run_bench(toy_bench.parent)
+    assert launched == [] and (toy_bench / "results.csv").read_text() == before
+
+
+def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkeypatch):
+    copy = shutil.copytree(toy_bench, tmp_path / "tiny")
+    run_dir = copy / "runs" / "sngan" / "seed1"
+    config = run_dir / "config.yaml"  # it names the run directory: point it at the copy
+    config.write_text(config.read_text().replace(str(toy_bench), str(copy)))
+    # As if killed after the checkpoint of step 10: last.ckpt is that one, and the run never reported success.
+    shutil.copy(run_dir / "checkpoints" / "g0000010.ckpt", run_dir / "checkpoints" / "last.ckpt")
+    trained_before = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["lightning_gans"]["wall_time_s"]
+    (run_dir / bench.FINISHED).unlink()
+    first_grid = run_dir / "samples" / "g0000010.png"
+    first_grid_mtime = first_grid.stat().st_mtime_ns
+    launched = []
+    real_launch = bench.launch
+    monkeypatch.setattr(bench, "launch", lambda command, log, env: launched.append(command) or real_launch(command, log, env))
+    run_bench(tmp_path)
+    assert len(launched) == 1 and launched[0][launched[0].index("--ckpt_path") + 1] == "last"
+    assert first_grid.stat().st_mtime_ns == first_grid_mtime  # resumed in place, not restarted
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert checkpoint["lightning_gans"]["g_step"] == 20 and (run_dir / bench.FINISHED).is_file()
+    # The curve spans both sessions although fit started metrics.csv afresh; training time adds up over them.
+    rows = read_metrics(run_dir)
+    assert [row["step"] for row in rows if "toy/frechet_xy" in row] == [10, 20]
+    assert checkpoint["lightning_gans"]["wall_time_s"] > trained_before > 0
+    assert [row["progress/wall_time_s"] for row in rows if "progress/wall_time_s" in row][-1] > trained_before
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--preset", "mnist"], "--preset='mnist' is invalid: choose one of toy, fmnist-cpu, cifar10"),
+    (["--techniques", "wgan,dcgan"], "--techniques='dcgan' is invalid: choose from r1gan,sngan,wgan,wgan_gp"),
+    (["--seeds", "0"], "--seeds=0 is invalid: use an integer >= 1"),
+])
+def test_bad_input_is_one_line_and_leaves_nothing(args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--results_root", str(tmp_path), *args])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"lightning-gans: error: {message}\n"
+    assert list(tmp_path.iterdir()) == []

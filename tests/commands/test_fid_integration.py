@@ -1,0 +1,105 @@
+"""FID/KID through training, `lightning-gans evaluate` on 1 and 2 processes, and the real-statistics cache,
+with the domain classifier trained on the tests' own small data."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import REPO
+
+from lightning_gans.commands.evaluate import evaluate
+from lightning_gans.commands.main import main
+from lightning_gans.metrics import reference
+from lightning_gans.metrics.extractor_classifier import train_classifier
+
+PROTOCOL = "lenet-fmnist_101_test"  # 101 fakes: an uneven split over 2 ranks (50 + 51)
+
+
+@pytest.fixture(scope="module")
+def trained_run(fashion_root, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["LIGHTNING_GANS_CACHE"] = str(cache)
+    train_classifier("fashion_mnist", root=str(fashion_root), epochs=1)
+    runs = tmp_path_factory.mktemp("runs")
+    main(["fit", "--config", str(REPO / "experiments" / "sngan.yaml"), "--runs_root", str(runs), "--run_name", "fid",
+          "--model.width", "8", "--model.max_g_steps", "6", "--data.root", str(fashion_root), "--data.batch_size", "16",
+          "--fid.num_samples", "101", "--fid.reference_split", "test", "--fid.every_n_g_steps", "3",
+          "--fid.batch_size", "32", "--trainer.enable_progress_bar", "false"])
+    yield runs / "sngan" / "fid", cache
+    del os.environ["LIGHTNING_GANS_CACHE"]
+
+
+def test_training_logs_fid_kid_and_class_coverage(trained_run):
+    run, _ = trained_run
+    with open(run / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get(f"fid/{PROTOCOL}")]
+    assert [int(r["step"]) for r in rows] == [3, 6]
+    for row in rows:
+        assert float(row[f"fid/{PROTOCOL}"]) > 0
+        assert row[f"kid/{PROTOCOL}"] and 1 <= float(row["classes/covered_lenet-fmnist_101"]) <= 10
+
+
+def test_evaluate_gives_the_same_fid_on_one_and_two_processes_and_as_in_training(trained_run):
+    run, cache = trained_run
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    single = evaluate(str(checkpoint), devices=1, accelerator="cpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "lightning_gans.commands.main", "evaluate", "--ckpt_path", str(checkpoint), "--devices", "2",
+         "--accelerator", "cpu"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "LIGHTNING_GANS_CACHE": str(cache)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("fid/", "kid/", "classes/")))
+    assert float(printed[f"fid/{PROTOCOL}"]) == pytest.approx(single[f"fid/{PROTOCOL}"], rel=1e-6)
+    assert float(printed[f"kid/{PROTOCOL}"]) == pytest.approx(single[f"kid/{PROTOCOL}"], rel=1e-5, abs=1e-6)
+    assert float(printed["classes/covered_lenet-fmnist_101"]) == single["classes/covered_lenet-fmnist_101"]
+    with open(run / "metrics.csv") as f:
+        logged = [float(r[f"fid/{PROTOCOL}"]) for r in csv.DictReader(f) if r.get(f"fid/{PROTOCOL}")][-1]
+    assert single[f"fid/{PROTOCOL}"] == pytest.approx(logged, rel=1e-6)
+    assert (run / "metrics.json").is_file()
+
+
+def test_a_rank_without_samples_does_not_break_compute(trained_run):
+    """3 processes share 2 fakes as 0 + 1 + 1: rank 0 gets none and must still take part in compute."""
+    run, cache = trained_run
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    single = evaluate(str(checkpoint), devices=1, num_samples=2, accelerator="cpu")
+    result = subprocess.run(
+        [sys.executable, "-m", "lightning_gans.commands.main", "evaluate", "--ckpt_path", str(checkpoint), "--devices", "3",
+         "--num_samples", "2", "--accelerator", "cpu"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "LIGHTNING_GANS_CACHE": str(cache)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith("fid/"))
+    assert float(printed["fid/lenet-fmnist_2_test"]) == pytest.approx(single["fid/lenet-fmnist_2_test"], rel=1e-6)
+
+
+def test_the_extractor_stays_out_of_the_model_checkpoint(trained_run):
+    run, _ = trained_run
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    assert {key.split(".")[0] for key in checkpoint["state_dict"]} == {"generator", "critic", "generator_ema"}
+
+
+def test_second_evaluation_reuses_cached_real_statistics_until_the_weights_change(trained_run, fashion_root, monkeypatch):
+    run, cache = trained_run
+    checkpoint = str(run / "checkpoints" / "last.ckpt")
+    first = evaluate(checkpoint, accelerator="cpu")
+    assert len(list((cache / "fid-stats").glob("*-101.pt"))) == 1
+
+    def no_real_images(*args, **kwargs):
+        raise AssertionError("the extractor ran on real data again")
+
+    monkeypatch.setattr(reference, "load_images", no_real_images)
+    assert evaluate(checkpoint, accelerator="cpu") == first
+    monkeypatch.undo()
+
+    weights = cache / "evaluators" / "classifier-fashion_mnist.pt"
+    original = weights.read_bytes()
+    train_classifier("fashion_mnist", root=str(fashion_root), epochs=1, seed=1)
+    assert weights.read_bytes() != original
+    changed = evaluate(checkpoint, accelerator="cpu")
+    assert len(list((cache / "fid-stats").glob("*-101.pt"))) == 2  # keyed by the new weights hash
+    assert changed[f"fid/{PROTOCOL}"] != first[f"fid/{PROTOCOL}"]

@@ -1,0 +1,107 @@
+"""AugmentPipe: the identity at p = 0, differentiable at p = 1, and each op does what its name says."""
+
+import pytest
+import torch
+from conftest import one_line_config_error
+
+from lightning_gans.nets.augment import OPS, AugmentPipe, parse_ops
+
+
+def images(n=8, channels=1, size=8, seed=0):
+    return torch.rand(n, channels, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def augmented(ops, x, seed=0):
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return AugmentPipe(ops, p=1.0)(x)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_p_zero_returns_the_input_exactly(channels):
+    x = images(channels=channels)
+    assert AugmentPipe("bgc", p=0.0)(x) is x
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_op_is_differentiable_at_p_one(op):
+    x = images(n=2, channels=3, size=4).double().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: augmented(op, t), (x,))
+
+
+def test_the_whole_pipeline_changes_images_and_keeps_their_shape():
+    x = images(channels=3)
+    y = augmented("bgc", x)
+    assert y.shape == x.shape and (y - x).abs().amax(dim=(1, 2, 3)).min() > 0.01
+
+
+def test_xflip_flips_or_keeps_each_image():
+    x = images(n=16)
+    y = augmented("xflip", x)
+    flipped = [torch.allclose(a, b.flip(-1), atol=1e-5) for a, b in zip(y, x)]
+    kept = [torch.allclose(a, b, atol=1e-5) for a, b in zip(y, x)]
+    assert all(f != k for f, k in zip(flipped, kept)) and 4 <= sum(flipped) <= 12
+
+
+def test_rotate90_rotates_each_image_by_a_multiple_of_90_degrees():
+    x = images(n=16)
+    y = augmented("rotate90", x)
+    turns = [[k for k in range(4) if torch.allclose(a, torch.rot90(b, k, (1, 2)), atol=1e-5)] for a, b in zip(y, x)]
+    assert all(len(t) == 1 for t in turns) and len({t[0] for t in turns}) >= 3
+
+
+def test_integer_translation_moves_whole_pixels():
+    x = images(n=16, size=16)
+    y = augmented("xint", x)
+    # Every output pixel is an input pixel of the same image (reflection padding at the border), up to the
+    # float32 rounding of the sampling grid.
+    for a, b in zip(y, x):
+        assert torch.cdist(a.reshape(-1, 1), b.reshape(-1, 1)).min(dim=1).values.max() < 1e-3
+    assert any(not torch.allclose(a, b, atol=1e-5) for a, b in zip(y, x))
+
+
+def test_brightness_shifts_the_mean_and_keeps_the_spread():
+    x = images(n=16, channels=3)
+    y = augmented("brightness", x)
+    shift = (y - x).mean(dim=(1, 2, 3))
+    assert torch.allclose(y - x, shift[:, None, None, None].expand_as(x), atol=1e-6)
+    assert shift.abs().max() > 0.05
+
+
+def test_contrast_scales_and_lumaflip_inverts_grayscale():
+    x = images(n=16)
+    scale = augmented("contrast", x).flatten(1) / x.flatten(1)
+    assert torch.allclose(scale, scale[:, :1].expand_as(scale), atol=1e-4) and (scale[:, 0] - 1).abs().max() > 0.1
+    y = augmented("lumaflip", x)
+    assert all(torch.allclose(a, b, atol=1e-6) or torch.allclose(a, -b, atol=1e-6) for a, b in zip(y, x))
+
+
+def test_hue_and_saturation_keep_the_luma_and_leave_gray_unchanged():
+    x = images(n=16, channels=3)
+    for op in ("hue", "saturation"):
+        y = augmented(op, x)
+        assert torch.allclose(y.mean(dim=1), x.mean(dim=1), atol=1e-5)
+        assert (y - x).abs().max() > 0.05
+        gray = x[:, :1].expand(-1, 3, -1, -1)
+        assert torch.allclose(augmented(op, gray), gray, atol=1e-5)
+
+
+def test_geometric_ops_resample_and_keep_the_range():
+    x = images(n=16, size=16)
+    for op in ("scale", "rotate", "aniso", "xfrac"):
+        y = augmented(op, x)
+        assert (y - x).abs().max() > 0.1 and y.abs().max() <= 1 + 1e-5
+
+
+def test_groups_and_bad_specs():
+    assert parse_ops("b") == ("xflip", "rotate90", "xint")
+    assert parse_ops("bgc") == OPS
+    assert parse_ops("xflip,hue") == ("xflip", "hue")
+    assert "model.augment" in one_line_config_error(lambda: parse_ops("bx"))
+
+
+def test_bfloat16_autocast_images_are_augmented_as_in_float32():
+    x = images(n=16, channels=3, size=32).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = augmented("bgc", x)
+    assert y.dtype == torch.float32 and torch.equal(y, augmented("bgc", x.float()))

@@ -1,0 +1,184 @@
+"""StyleGAN-ADA: the p controller's rule, augmentation on every path into D, resume and DDP agreement on p."""
+
+import csv
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import REPO
+from test_training import fit
+
+from lightning_gans import StyleGANADA
+from lightning_gans.errors import ConfigError
+from lightning_gans.nets.stylegan import StyleDiscriminator, build_stylegan
+from lightning_gans.techniques.ada import AdaController
+
+CONFIG = "experiments/stylegan_ada.yaml"
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def small(fashion_root, *overrides):
+    """A CPU-sized run: width 8, batch 16, and p moving 16 * 4 / 1000 = 0.064 per controller update."""
+    return ["--model.width", "8", "--data.root", str(fashion_root), "--data.batch_size", "16", "--fid.extractor",
+            "null", "--model.ada_kimg", "1", "--samples.every_n_g_steps", "1000", *overrides]
+
+
+def ada_state(path):
+    state = torch.load(path, weights_only=True)["lightning_gans"]
+    return state["ada"], state["images_seen"]
+
+
+# ---------------------------------------------------------------------------------------------- controller
+def test_controller_moves_p_by_the_specified_step_every_interval():
+    ada = AdaController("rt", target=0.6, interval=4, ada_kimg=500)
+    step = 64 * 4 / 500_000
+    for update in range(1, 4):
+        for _ in range(3):
+            ada.accumulate(torch.ones(64))
+            assert ada.update() is None
+        ada.accumulate(torch.ones(64))
+        assert ada.update() == {"ada/rt": 1.0}
+        assert ada.p == pytest.approx(update * step, rel=1e-12, abs=0)
+    ada = AdaController("rt", p=0.5, ada_kimg=500)
+    for _ in range(8):
+        ada.accumulate(torch.full((64,), -1.0))
+        ada.update()
+    assert ada.p == pytest.approx(0.5 - 2 * step, rel=1e-12)
+
+
+def test_rv_heuristic_and_fixed_p():
+    ada = AdaController("rv", interval=1, ada_kimg=1)
+    ada.accumulate(torch.full((10,), 2.0), fake_scores=torch.full((10,), -2.0), val_scores=torch.full((10,), 0.0))
+    assert ada.update() == {"ada/rt": 1.0, "ada/rv": 0.5} and ada.p == 0  # r_v 0.5 < 0.6: stays at 0
+    fixed = AdaController("fixed", interval=1, p=0.3)
+    fixed.accumulate(torch.ones(10))
+    assert fixed.update() == {"ada/rt": 1.0} and fixed.p == 0.3
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_p_follows_forced_critic_outputs_in_training(sign, fashion_root, tmp_path, monkeypatch):
+    """D's scores forced to +1 (always 'real'): p rises by 0.064 every 4 D steps; forced to -1 it falls from 0.1
+    and stays at 0."""
+    forward = StyleDiscriminator.forward
+    monkeypatch.setattr(StyleDiscriminator, "forward", lambda self, x: forward(self, x) * 0 + sign)
+    fit(CONFIG, tmp_path, "forced", *small(fashion_root, "--model.max_g_steps", "12", "--model.augment_p", "0.1"))
+    ada, images_seen = ada_state(tmp_path / "stylegan_ada" / "forced" / "checkpoints" / "last.ckpt")
+    assert images_seen == 12 * 16
+    assert ada["p"] == (pytest.approx(0.1 + 3 * 0.064, rel=1e-12) if sign > 0 else 0.0)
+
+
+def test_rv_heuristic_trains_on_held_out_images_and_logs_rv(fashion_root, tmp_path):
+    fit(CONFIG, tmp_path, "rv", *small(fashion_root, "--model.max_g_steps", "8", "--model.ada_heuristic", "rv",
+                                       "--data.validation_images", "64", "--trainer.log_every_n_steps", "4"))
+    with open(tmp_path / "stylegan_ada" / "rv" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2
+    assert all(math.isfinite(float(row[key])) for row in rows for key in ("ada/rv", "ada/rt", "ada/p"))
+
+
+# ---------------------------------------------------------------------------------------- augmented paths
+def test_every_path_into_d_is_augmented():
+    """The generator's loss, the critic's loss and R1 all see augmented images (stylegan2-ada's non-leaking
+    setup); with p = 1 the generator loss differs from D's un-augmented verdict."""
+    model = StyleGANADA(width=8, augment_p=1.0, ada_heuristic="fixed")
+    seen = []
+    model.critic.augment.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    fake = model.generator(torch.randn(8, model.hparams.latent_dim))
+    g_loss = model.generator_loss(fake)["loss/g"]
+    assert len(seen) == 1 and seen[0] is fake
+    plain = model.adversarial.generator(model.critic.discriminator(fake))
+    assert not torch.allclose(g_loss, plain)
+    real = torch.rand(8, 1, 32, 32) * 2 - 1
+    terms = model.critic_loss(real, fake.detach())  # d_step 0: a lazy R1 step
+    assert "penalty/r1" in terms and len(seen) == 4  # real, fake, R1's real
+
+
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_networks_reach_the_configured_resolution(resolution):
+    generator, discriminator = build_stylegan((3, resolution, resolution), latent_dim=16, width=8, dropout=0)
+    images = generator(torch.randn(5, 16))
+    assert images.shape == (5, 3, resolution, resolution)
+    assert discriminator(images).shape == (5,)
+
+
+def test_a_resolution_the_networks_cannot_produce_is_refused():
+    with pytest.raises(ConfigError, match="data.resolution=48 is invalid: .* power-of-two size"):
+        build_stylegan((1, 48, 48), latent_dim=16, width=8, dropout=0)
+
+
+def test_truncation_pulls_samples_to_the_average():
+    model = StyleGANADA(width=8)
+    model.generator_ema.mapping.w_avg.normal_()
+    z1, z2 = torch.randn(2, 4, model.hparams.latent_dim)
+
+    def sample(z, psi):
+        torch.manual_seed(0)  # the same per-pixel noise
+        return model.sample(z, truncation_psi=psi)
+
+    assert torch.allclose(sample(z1, 0.0), sample(z2, 0.0))  # psi 0: every w is w_avg
+    assert not torch.allclose(sample(z1, 1.0), sample(z2, 1.0), atol=1e-3)
+
+
+# ------------------------------------------------------------------------------------------ resume, DDP
+def test_resume_restores_p_and_kimg_exactly(fashion_root, tmp_path):
+    # p starts at 0.5 so it can move both ways; interval 3 leaves two steps in the accumulators at step 8.
+    overrides = small(fashion_root, "--model.max_g_steps", "16", "--checkpoint.every_n_g_steps", "8",
+                      "--model.augment_p", "0.5", "--model.ada_interval", "3")
+    fit(CONFIG, tmp_path, "full", *overrides)
+    full = tmp_path / "stylegan_ada" / "full" / "checkpoints"
+    resumed = tmp_path / "stylegan_ada" / "resumed" / "checkpoints"
+    resumed.mkdir(parents=True)
+    shutil.copy(full / "g0000008.ckpt", resumed / "g0000008.ckpt")
+    fit(CONFIG, tmp_path, "ignored", *overrides, "--ckpt_path", str(resumed / "g0000008.ckpt"))
+
+    (expected_ada, expected_images), (actual_ada, actual_images) = map(ada_state, (full / "last.ckpt",
+                                                                                    resumed / "last.ckpt"))
+    halfway_ada, _ = ada_state(full / "g0000008.ckpt")
+    assert halfway_ada["steps"] == 2 and sum(halfway_ada["sums"]) != 0
+    assert {halfway_ada["p"], expected_ada["p"]} != {0.5}  # p moved
+    assert actual_ada == expected_ada and actual_images == expected_images == 16 * 16
+    expected = torch.load(full / "last.ckpt", weights_only=True)["state_dict"]
+    actual = torch.load(resumed / "last.ckpt", weights_only=True)["state_dict"]
+    for key, value in expected.items():
+        assert torch.equal(actual[key], value), key
+
+
+def test_two_process_ddp_agrees_on_weights_and_p(fashion_root, tmp_path):
+    weights = tmp_path / "weights"
+    command = [
+        sys.executable, "-m", "lightning_gans.commands.main", "fit", "--config", str(REPO / CONFIG),
+        "--runs_root", str(tmp_path / "runs"), "--run_name", "ddp",
+        # target -1: p rises at every update (r_t > -1), by 2 ranks * 16 * 4 / 1000 if r_t is reduced across ranks
+        *small(fashion_root, "--model.max_g_steps", "8", "--model.ada_target", "-1"),
+        "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.callbacks+=rank_weights.SaveRankWeights", f"--trainer.callbacks.dirpath={weights}",
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    rank0, rank1 = (torch.load(weights / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert rank0["ada.p"] == rank1["ada.p"] == pytest.approx(2 * 0.128, rel=1e-12)
+    for key in rank0:
+        if key.startswith(("generator.", "critic.", "generator_ema.")):
+            assert torch.equal(rank0[key], rank1[key]), key
+
+
+# ------------------------------------------------------------------------------------- data efficiency
+@pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="needs Debian's dataset-fashion-mnist")
+def test_p_rises_more_on_a_small_slice_than_on_the_full_training_set(tmp_path):
+    """ADA's premise: D overfits 256 images sooner than 60k, so the controller augments more."""
+    p = {}
+    for run, limit in (("slice", "256"), ("full", "null")):
+        fit(CONFIG, tmp_path, run, "--model.width", "8", "--data.root", str(FASHION_MNIST), "--data.limit", limit,
+            "--data.batch_size", "32", "--model.max_g_steps", "60", "--model.ada_kimg", "2", "--fid.extractor",
+            "null", "--samples.every_n_g_steps", "1000")
+        p[run] = ada_state(tmp_path / "stylegan_ada" / run / "checkpoints" / "last.ckpt")[0]["p"]
+    print(f"p after 60 steps of batch 32: 256 images {p['slice']:.4f}, 60k images {p['full']:.4f}")
+    assert p["slice"] > 0 and p["full"] < p["slice"], p

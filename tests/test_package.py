@@ -1,0 +1,74 @@
+"""The package as a whole: its floors import only downward (the import-linter contract, which fails on an upward
+import), and a wheel installed outside the repository finds its built-in configs from any directory."""
+
+import shutil
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, write_fashion_mnist
+
+BIN = Path(sys.executable).parent
+
+
+def lint_imports(package_parent: Path) -> subprocess.CompletedProcess:
+    """lint-imports with the repository's contracts, on the package found first under `package_parent`."""
+    return subprocess.run([str(BIN / "lint-imports"), "--config", str(REPO / "pyproject.toml"), "--no-cache"],
+                          cwd=package_parent, env={"PYTHONPATH": str(package_parent), "PATH": str(BIN)},
+                          capture_output=True, text=True)
+
+
+def test_the_layer_contract_holds_and_fails_when_a_floor_imports_upward(tmp_path):
+    assert lint_imports(REPO).returncode == 0
+    shutil.copytree(REPO / "lightning_gans", tmp_path / "lightning_gans", symlinks=True)
+    losses = tmp_path / "lightning_gans" / "objectives" / "losses.py"
+    losses.write_text("from lightning_gans.techniques import TECHNIQUES  # upward\n" + losses.read_text())
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "lightning_gans.objectives.losses -> lightning_gans.techniques" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A venv outside the repository with the wheel of the package (its dependencies from this environment)."""
+    root = tmp_path_factory.mktemp("installed")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(root / "wheel"), str(REPO)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)  # on the base interpreter
+    venv_site = next((root / "venv" / "lib").glob("python*/site-packages"))
+    (venv_site / "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    wheel = next((root / "wheel").glob("lightning_gans-*.whl"))
+    subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
+                   check=True)
+    return root
+
+
+def run_installed(installed: Path, *args: str) -> subprocess.CompletedProcess:
+    work = installed / "elsewhere"
+    work.mkdir(exist_ok=True)
+    return subprocess.run([str(installed / "venv" / "bin" / "lightning-gans"), *args], cwd=work, capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "HOME": str(installed)})
+
+
+def test_the_installed_package_is_not_the_repository(installed):
+    where = subprocess.run([str(installed / "venv" / "bin" / "python"), "-c",
+                            "import lightning_gans; print(lightning_gans.__file__)"],
+                           cwd=installed, capture_output=True, text=True, check=True).stdout
+    assert str(installed / "venv") in where
+
+
+def test_an_installed_fit_finds_a_built_in_config_by_name(installed):
+    data = write_fashion_mnist(installed / "fashion-mnist", n_train=128)
+    result = run_installed(installed, "fit", "--config", "sngan", "--model.max_g_steps", "2", "--data.root",
+                           str(data), "--fid.extractor", "null", "--trainer.accelerator", "cpu", "--logger", "csv")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list((installed / "elsewhere" / "runs" / "sngan").glob("*/checkpoints/last.ckpt"))
+
+
+def test_an_installed_bench_finds_the_toy_configs(installed):
+    result = run_installed(installed, "bench", "--preset", "toy", "--seeds", "1", "--", "--model.max_g_steps", "20")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "4 of 4 runs finished" in result.stdout
+    assert (installed / "elsewhere" / "results" / "toy" / "results.md").is_file()

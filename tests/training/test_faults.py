@@ -1,0 +1,121 @@
+"""Runs that fail stop cleanly and keep what they had: divergence, pre-emption by SIGTERM, a failing DDP rank."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import REPO
+
+from lightning_gans import SNGAN
+from lightning_gans.commands.main import main
+from lightning_gans.training.checkpoints import check_checkpoint
+
+TOY = str(REPO / "experiments" / "toy" / "sngan.yaml")
+FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--model.width", "32"]
+
+
+def test_nan_in_the_critic_loss_stops_at_that_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    poisoned_step = 12
+    critic_loss = SNGAN.critic_loss
+
+    def poisoned(self, real, fake):
+        terms = critic_loss(self, real, fake)
+        if self.d_step == poisoned_step:
+            terms["loss/d"] = terms["loss/d"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(SNGAN, "critic_loss", poisoned)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", TOY, "--runs_root", str(tmp_path), "--run_name", "nan", *FAST,
+              "--model.max_g_steps", "100", "--checkpoint.every_n_g_steps", "5"])
+    assert exit_info.value.code == 3
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lightning-gans: error:")]
+    assert errors == ["lightning-gans: error: loss/d not finite at critic step 12 (generator step 12): training "
+                      "stopped and the last good checkpoint kept; lower the learning rates, or allow skips with "
+                      "model.max_nonfinite_skips"]
+    last = tmp_path / "sngan" / "nan" / "checkpoints" / "last.ckpt"
+    check_checkpoint(str(last))
+    state = torch.load(last, weights_only=True)
+    assert state["lightning_gans"]["g_step"] == 10 < poisoned_step
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
+
+
+def test_skips_allowed_by_max_nonfinite_skips_continue_training(tmp_path, monkeypatch):
+    critic_loss = SNGAN.critic_loss
+
+    def poisoned(self, real, fake):
+        terms = critic_loss(self, real, fake)
+        if self.d_step in (3, 7):
+            terms["loss/d"] = terms["loss/d"] * float("inf")
+        return terms
+
+    monkeypatch.setattr(SNGAN, "critic_loss", poisoned)
+    main(["fit", "--config", TOY, "--runs_root", str(tmp_path), "--run_name", "skip", *FAST,
+          "--model.max_g_steps", "10", "--model.max_nonfinite_skips", "2"])
+    state = torch.load(tmp_path / "sngan" / "skip" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["lightning_gans"]["g_step"] == 10 and state["lightning_gans"]["nonfinite_skips"] == 2
+
+
+def cli(*args):
+    return [sys.executable, "-m", "lightning_gans.commands.main", "fit", "--config", TOY, *FAST, *args]
+
+
+def interrupt_a_run(runs, run_name, signum) -> int:
+    """Start a long toy run, send `signum` once it is training, and return the generator step it saved."""
+    process = subprocess.Popen(cli("--runs_root", str(runs), "--run_name", run_name, "--model.max_g_steps",
+                                   "100000", "--checkpoint.every_n_g_steps", "100000", "--trainer.log_every_n_steps", "1"),
+                               stderr=subprocess.PIPE, text=True)
+    metrics = runs / "sngan" / run_name / "metrics.csv"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (metrics.is_file() and metrics.stat().st_size > 0):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signum)
+    sent = time.time()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and time.time() - sent < 20, stderr[-2000:]
+    assert "Traceback" not in stderr and "stopped by a signal at generator step" in stderr
+    stopped_at = torch.load(runs / "sngan" / run_name / "checkpoints" / "last.ckpt", weights_only=True)
+    assert stopped_at["lightning_gans"]["g_step"] > 0
+    return stopped_at["lightning_gans"]["g_step"]
+
+
+def test_sigint_stops_at_a_step_boundary_with_a_checkpoint(tmp_path):
+    interrupt_a_run(tmp_path, "interrupted", signal.SIGINT)
+
+
+def test_sigterm_saves_a_checkpoint_that_resumes_on_the_uninterrupted_trajectory(tmp_path):
+    stopped_at = interrupt_a_run(tmp_path, "preempted", signal.SIGTERM)
+    saved = tmp_path / "sngan" / "preempted" / "checkpoints" / "last.ckpt"
+
+    target = stopped_at + 20
+    subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "preempted", "--ckpt_path", "last",
+                       "--model.max_g_steps", str(target)), check=True, capture_output=True)
+    subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "straight", "--model.max_g_steps", str(target)),
+                   check=True, capture_output=True)
+    resumed = torch.load(saved, weights_only=True)
+    straight = torch.load(tmp_path / "sngan" / "straight" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["lightning_gans"]["g_step"] == straight["lightning_gans"]["g_step"] == target
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][key], value), key
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_failing_ddp_rank_ends_every_process_within_60_seconds(rank, tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+    started = time.time()
+    result = subprocess.run(
+        cli("--runs_root", str(tmp_path), "--run_name", "ddp", "--model.max_g_steps", "100000",
+            "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
+            "--trainer.callbacks+=fault_injection.RaiseOnRank", f"--trainer.callbacks.rank={rank}",
+            "--trainer.callbacks.g_step=5"),
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )
+    assert result.returncode != 0 and time.time() - started < 60, result.stderr[-2000:]
+    assert f"injected failure on rank {rank}" in result.stderr
+    leftover = subprocess.run(["pgrep", "-f", f"{tmp_path}.*run_name ddp"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
