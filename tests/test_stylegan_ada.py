@@ -15,7 +15,7 @@ from conftest import REPO
 from lightning_gans import StyleGANADA
 from lightning_gans.ada import AdaController
 from lightning_gans.errors import ConfigError
-from lightning_gans.networks_stylegan import StyleDiscriminator, build_stylegan
+from lightning_gans.networks_stylegan import StyleDiscriminator, build_stylegan, minibatch_stddev
 from test_training import fit
 
 CONFIG = "experiments/stylegan_ada.yaml"
@@ -104,6 +104,34 @@ def test_networks_reach_the_configured_resolution(resolution):
     images = generator(torch.randn(5, 16))
     assert images.shape == (5, 3, resolution, resolution)
     assert discriminator(images).shape == (5,)
+
+
+def test_minibatch_stddev_groups_the_largest_divisor_of_the_batch_up_to_the_group_size():
+    """Six values 0..5: a group of 3 holds samples {0, 2, 4} and {1, 3, 5} (std sqrt(8/3) each), a group of 2
+    {0, 3}, {1, 4}, {2, 5} (std 1.5); a group size of 4 or 5 gives 3, of 32 the whole batch (std sqrt(35/12))."""
+    x = torch.arange(6.0).reshape(6, 1, 1, 1)
+    for group_size, std in ((1, 0.0), (2, 1.5), (3, math.sqrt(8 / 3)), (4, math.sqrt(8 / 3)), (5, math.sqrt(8 / 3)),
+                            (32, math.sqrt(35 / 12))):
+        out = minibatch_stddev(x, group_size)
+        assert torch.equal(out[:, :1], x)
+        torch.testing.assert_close(out[:, 1].flatten(), torch.full((6,), math.sqrt(std**2 + 1e-8)))
+
+
+def test_mbstd_group_size_reaches_d_and_sets_which_samples_share_a_statistic():
+    """With group 2 of a batch of 4, sample 2 shares its group with sample 0 only: changing it moves D(x_0), not
+    D(x_1). The default (32, capped at the batch) puts all four in one group."""
+    x = torch.rand(4, 1, 32, 32) * 2 - 1
+    changed = x.clone()
+    changed[2] = -changed[2]
+    for group_size, moved in ((2, [True, False, True, False]), (None, [True, True, True, True])):
+        options = {} if group_size is None else {"mbstd_group_size": group_size}
+        model = StyleGANADA(width=8, **options)
+        assert model.critic.discriminator.mbstd_group_size == (group_size or 32)
+        with torch.no_grad():
+            before, after = model.critic.discriminator(x), model.critic.discriminator(changed)
+        assert [not torch.allclose(a, b, rtol=0, atol=1e-6) for a, b in zip(before, after)] == moved
+    with pytest.raises(ConfigError, match="model.mbstd_group_size=0 is invalid"):
+        StyleGANADA(width=8, mbstd_group_size=0)
 
 
 def test_a_resolution_the_networks_cannot_produce_is_refused():
