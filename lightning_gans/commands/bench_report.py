@@ -82,8 +82,25 @@ class RunMetrics:
 
 
 def mean_std(values: list[float]) -> str:
+    mean = float(np.mean(values))
+    if not np.isfinite(mean):
+        return f"{mean:.4g}"  # e.g. reverse KL inf: no spread to report
     std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{np.mean(values):.4g} ± {std:.2g}"
+    return f"{mean:.4g} ± {std:.2g}"
+
+
+def ranking(rows: list[dict], keys: list[tuple[str, str]]) -> list[str]:
+    """Techniques best first, by the mean over seeds of each final metric in `keys` in turn: the first decides,
+    each next one breaks the ties left (so an inf reverse KL ranks last among them)."""
+    by_technique = defaultdict(list)
+    for row in rows:
+        by_technique[row["technique"]].append(row)
+
+    def rank_key(technique):
+        means = [np.mean([row[f"final {key}"] for row in by_technique[technique]]) for key, _ in keys]
+        return tuple(mean if goal == "min" else -mean for mean, (_, goal) in zip(means, keys))
+
+    return sorted(by_technique, key=rank_key)
 
 
 def hardware() -> str:
@@ -100,12 +117,10 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         writer.writerows(rows)
 
     keys = runs[0].keys
-    rank_key, rank_goal = keys[0]
+    rank_key = keys[0][0]
     by_technique = defaultdict(list)
     for row in rows:
         by_technique[row["technique"]].append(row)
-    order = sorted(by_technique, key=lambda t: np.mean([r[f"final {rank_key}"] for r in by_technique[t]]),
-                   reverse=rank_goal == "max")
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
                "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
     seeds = sorted({row["seed"] for row in rows})
@@ -114,8 +129,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         "",
         f"- Protocol: {preset.protocol}.",
         f"- Seeds: {', '.join(map(str, seeds))} (`--seed_everything`); extra overrides: {' '.join(extra) or 'none'}.",
-        f"- Ranked by the final {rank_key} ({'lower' if rank_goal == 'min' else 'higher'} is better); "
-        "cells are mean ± std over seeds; best = best value seen at any evaluation.",
+        "- Ranked by the final " + ", then ".join(f"{key} ({'lower' if goal == 'min' else 'higher'} is better)"
+                                                 for key, goal in keys)
+        + "; cells are mean ± std over seeds; best = best value seen at any evaluation.",
         "- wall_time_s: training time of the run, evaluations included, summed over resumes; img_per_s: real "
         "images shown to D per second; peak_rss_mb: peak resident memory of the training process (host RAM; GPU "
         "memory is not measured).",
@@ -124,7 +140,7 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         "| technique | runs | " + " | ".join(columns) + " |",
         "|---|---|" + "---|" * len(columns),
     ]
-    for technique in order:
+    for technique in ranking(rows, keys):
         cells = [mean_std([row[c] for row in by_technique[technique]]) for c in columns]
         lines.append(f"| {technique} | {len(by_technique[technique])} | " + " | ".join(cells) + " |")
     (bench_dir / "results.md").write_text("\n".join(lines) + "\n")

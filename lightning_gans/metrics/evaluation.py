@@ -77,7 +77,7 @@ def class_coverage(counts: torch.Tensor, label: str) -> dict[str, float]:
 @torch.no_grad()
 def toy_metrics(sample: Sampler, modes: torch.Tensor, mode_std: float, real_points: torch.Tensor, num_samples: int,
                 latent_dim: int, seed: int = 0) -> dict[str, float]:
-    """`toy/modes_covered`, `toy/high_quality`, `toy/reverse_kl` (`toy.mode_statistics_from_counts`) and
+    """`toy/modes_covered`, `toy/modes_any`, `toy/high_quality`, `toy/reverse_kl` (`toy.mode_statistics_from_counts`) and
     `toy/frechet_xy`, the Frechet distance to the first `num_samples` of `real_points` on raw coordinates."""
     samples = sample(this_process_latents(num_samples, latent_dim, seed)).float()
     counts = all_reduce_sum(high_quality_counts(samples, modes, mode_std))

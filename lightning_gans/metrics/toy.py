@@ -1,7 +1,8 @@
 """Mode coverage of 2-D toy mixtures, per the VEEGAN / PacGAN protocol (Srivastava et al. 2017; Lin et al. 2018).
 
 Each sample is assigned to its nearest mode; it is high quality when within 3 standard deviations of it.
-A mode is covered when at least `min_samples_per_mode` high-quality samples fall on it (PacGAN: 20 of 2,500).
+A mode is covered when at least `min_samples_per_mode` high-quality samples fall on it: 20 of 2,500 (PacGAN, Lin et
+al. 2018). VEEGAN (Srivastava et al. 2017) counts a mode with at least 1; that count is logged as `toy/modes_any`.
 Besides, `toy/frechet_xy` is the Frechet distance between generated and real points on their raw 2-D coordinates
 (FID's formula without a feature network): one continuous number per step, for curves and rankings.
 """
@@ -17,15 +18,21 @@ def high_quality_counts(samples: torch.Tensor, modes: torch.Tensor, std: float) 
 
 
 def mode_statistics_from_counts(counts: torch.Tensor, num_samples: int, min_samples_per_mode: int = 20) -> dict[str, float]:
-    """`modes_covered`, `high_quality` (fraction of all samples within 3 std of their mode) and `reverse_kl`,
-    KL(q || uniform) of the histogram q of high-quality samples over modes."""
-    histogram = counts / counts.sum().clamp(min=1)
-    present = histogram > 0
-    reverse_kl = (histogram[present] * (histogram[present] * len(counts)).log()).sum()
+    """`modes_covered` (modes with >= `min_samples_per_mode` high-quality samples, PacGAN's rule), `modes_any`
+    (with >= 1, VEEGAN's rule), `high_quality` (fraction of all samples within 3 std of their mode) and
+    `reverse_kl`, KL(q || uniform) of the histogram q of high-quality samples over modes: +inf when there is no
+    high-quality sample, so a generator that misses every mode never scores best."""
+    if counts.sum() == 0:
+        reverse_kl = float("inf")
+    else:
+        histogram = counts / counts.sum()
+        present = histogram > 0
+        reverse_kl = float((histogram[present] * (histogram[present] * len(counts)).log()).sum())
     return {
         "modes_covered": float((counts >= min_samples_per_mode).sum()),
+        "modes_any": float((counts >= 1).sum()),
         "high_quality": float(counts.sum() / num_samples),
-        "reverse_kl": float(reverse_kl),
+        "reverse_kl": reverse_kl,
     }
 
 

@@ -3,12 +3,14 @@ stylegan2-ada's `augment.py`, for images in [-1, 1] of shape (N, C, H, W) with C
 
 Every op is applied to each image independently with probability p, with its own random parameter:
 - 'b' pixel blitting: x-flip, 90-degree rotations, integer translation;
-- 'g' general geometric: isotropic scaling, arbitrary rotation (before and after the anisotropic scaling, each with
-  probability 1 - sqrt(1 - p) as in the paper), anisotropic scaling, fractional translation;
+- 'g' general geometric: isotropic scaling, arbitrary rotation, anisotropic scaling, arbitrary rotation again (each
+  rotation with probability 1 - sqrt(1 - p) as in the paper, so the squeeze has a random direction), fractional
+  translation;
 - 'c' colour: brightness, contrast, luma flip, hue rotation, saturation.
-The 'b' and 'g' ops are composed into one affine matrix per image and applied with one bilinear `grid_sample`
-(reflection padding); blits land on pixel centres, so they move whole pixels (up to the float rounding of the
-grid). The colour ops are composed into one 4x4 matrix acting on homogeneous RGB (grayscale: on the luma).
+The 'b' and 'g' ops are composed in the order listed here, whatever the order of the spec, into one affine matrix
+per image and applied with one bilinear `grid_sample` (reflection padding); blits land on pixel centres, so they
+move whole pixels (up to the float rounding of the grid). The colour ops are composed into one 4x4 matrix acting
+on homogeneous RGB (grayscale: on the luma).
 Lite: no anti-aliasing filter around the resampling, no cutout or noise ops. Everything is differentiable w.r.t.
 the images; p = 0 returns them unchanged.
 """
@@ -27,6 +29,9 @@ GROUPS = {
     "c": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
 }
 OPS = tuple(op for ops in GROUPS.values() for op in ops)
+# The order the geometric ops compose in (stylegan2-ada's): rotate comes before and after aniso, so the anisotropic
+# squeeze happens along a random direction.
+GEOMETRIC_ORDER = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "rotate", "xfrac")
 # Strengths of stylegan2-ada's AugmentPipe defaults (translations in units of the image size).
 XINT_MAX, SCALE_STD, ROTATE_MAX, ANISO_STD, XFRAC_STD = 0.125, 0.2, 1.0, 0.2, 0.125
 BRIGHTNESS_STD, CONTRAST_STD, HUE_MAX, SATURATION_STD = 0.2, 0.5, 1.0, 1.0
@@ -82,39 +87,38 @@ class AugmentPipe(nn.Module):
         """(N, 3, 3) map from output to input coordinates in [-1, 1] (what `affine_grid` takes), or None.
 
         Each op's inverse has the same distribution as the op, so the draws are composed directly as the inverse."""
-        ops = [op for op in self.ops if op in GROUPS["b"] + GROUPS["g"]]
+        ops = [op for op in GEOMETRIC_ORDER if op in self.ops]
         if not ops:
             return None
         matrix = torch.eye(3, device=device, dtype=dtype).repeat(n, 1, 1)
         ones, zeros = torch.ones(n, device=device, dtype=dtype), torch.zeros(n, device=device, dtype=dtype)
-        p_rotate = 1 - math.sqrt(max(1 - self.p, 0.0))
+        p_rotate = 1 - math.sqrt(max(1 - self.p, 0.0))  # P(rotated before or after the squeeze) = p
         for op in ops:
-            for _ in range(2 if op == "rotate" else 1):  # rotation before and after the anisotropic scaling
-                if op == "xflip":
-                    flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device)
-                    step = _scale(1 - 2 * flip, ones)
-                elif op == "rotate90":
-                    quarter = torch.randint(4, (n,), device=device).to(dtype) * self._gate(n, device)
-                    step = _rotate(quarter * math.pi / 2)
-                elif op == "xint":
-                    shift = (torch.rand(n, 2, device=device, dtype=dtype) * 2 - 1) * XINT_MAX
-                    whole_pixels = torch.round(shift * size) * 2 / size  # [-1, 1] spans 2 units
-                    step = _translate(whole_pixels * self._gate(n, device)[:, None])
-                elif op == "scale":
-                    s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * SCALE_STD)
-                    s = torch.where(self._gate(n, device), s, ones)
-                    step = _scale(s, s)
-                elif op == "rotate":
-                    angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * ROTATE_MAX
-                    step = _rotate(torch.where(self._gate(n, device, p_rotate), angle, zeros))
-                elif op == "aniso":
-                    s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * ANISO_STD)
-                    s = torch.where(self._gate(n, device), s, ones)
-                    step = _scale(s, 1 / s)
-                else:  # xfrac
-                    shift = torch.randn(n, 2, device=device, dtype=dtype) * XFRAC_STD * 2  # [-1, 1] spans 2 units
-                    step = _translate(shift * self._gate(n, device)[:, None])
-                matrix = matrix @ step
+            if op == "xflip":
+                flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device)
+                step = _scale(1 - 2 * flip, ones)
+            elif op == "rotate90":
+                quarter = torch.randint(4, (n,), device=device).to(dtype) * self._gate(n, device)
+                step = _rotate(quarter * math.pi / 2)
+            elif op == "xint":
+                shift = (torch.rand(n, 2, device=device, dtype=dtype) * 2 - 1) * XINT_MAX
+                whole_pixels = torch.round(shift * size) * 2 / size  # [-1, 1] spans 2 units
+                step = _translate(whole_pixels * self._gate(n, device)[:, None])
+            elif op == "scale":
+                s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * SCALE_STD)
+                s = torch.where(self._gate(n, device), s, ones)
+                step = _scale(s, s)
+            elif op == "rotate":
+                angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * ROTATE_MAX
+                step = _rotate(torch.where(self._gate(n, device, p_rotate), angle, zeros))
+            elif op == "aniso":
+                s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * ANISO_STD)
+                s = torch.where(self._gate(n, device), s, ones)
+                step = _scale(s, 1 / s)
+            else:  # xfrac
+                shift = torch.randn(n, 2, device=device, dtype=dtype) * XFRAC_STD * 2  # [-1, 1] spans 2 units
+                step = _translate(shift * self._gate(n, device)[:, None])
+            matrix = matrix @ step
         return matrix
 
     def _colour_matrix(self, n, device, dtype):

@@ -9,7 +9,8 @@ G: z -> mapping network (normalise z, `mapping_layers` fully connected layers, l
    The mapping network tracks w_avg, the moving average of w, for the truncation trick.
 D: residual: fromRGB, per resolution [3x3 conv, 3x3 conv, 2x down] + [2x down, 1x1 conv] skip, scaled by
    sqrt(1/2); at 4x4 minibatch standard deviation, 3x3 conv, dense, dense 1. The minibatch stddev makes each
-   score depend on its group of 4, so R1 is the gradient of the summed scores, as stylegan2-ada computes it.
+   score depend on its group (`mbstd_group_size` samples, capped by the batch), so R1 is the gradient of the
+   summed scores, as stylegan2-ada computes it.
 Every weight uses the equalized learning rate: stored as N(0, 1) / lr_mul and scaled by lr_mul / sqrt(fan_in) at
 run time. Lite: bilinear up/downsampling instead of the FIR filters, one w for all layers (no style mixing), no
 activation clamping. The output is not squashed (as in StyleGAN2); images are meant to lie in [-1, 1].
@@ -189,9 +190,10 @@ class DiscriminatorBlock(nn.Module):
 
 def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
     """Append one feature map: the standard deviation of each feature over a group of samples, averaged over
-    features and pixels. The group is the largest divisor of N up to `group_size`."""
+    features and pixels. The group is the largest divisor of N up to `group_size`; sample i is in group i mod
+    (N / group)."""
     n, c, h, w = x.shape
-    group = math.gcd(group_size, n)
+    group = max(d for d in range(1, min(group_size, n) + 1) if n % d == 0)
     y = x.float().reshape(group, n // group, c, h, w)
     y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (N / group,)
     y = y.to(x.dtype).reshape(1, -1, 1, 1, 1).expand(group, -1, 1, h, w).reshape(n, 1, h, w)
@@ -199,10 +201,12 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 class StyleDiscriminator(nn.Module):
-    """D(x): raw scores (N,) from the residual discriminator."""
+    """D(x): raw scores (N,) from the residual discriminator; `mbstd_group_size` is minibatch_stddev's group
+    (StyleGAN2: 4; ADA's cifar preset: 32)."""
 
-    def __init__(self, image_channels: int, resolution: int, width: int):
+    def __init__(self, image_channels: int, resolution: int, width: int, mbstd_group_size: int = 4):
         super().__init__()
+        self.mbstd_group_size = mbstd_group_size
         self.from_rgb = EqualConv2d(image_channels, channels_at(resolution, width), 1)
         resolutions = [2**i for i in range(int(math.log2(resolution)), 2, -1)]
         self.blocks = nn.Sequential(*[DiscriminatorBlock(channels_at(r, width), channels_at(r // 2, width))
@@ -213,7 +217,7 @@ class StyleDiscriminator(nn.Module):
         self.out = EqualLinear(c, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.conv(minibatch_stddev(self.blocks(self.from_rgb(x))))
+        x = self.conv(minibatch_stddev(self.blocks(self.from_rgb(x)), self.mbstd_group_size))
         return self.out(self.fc(x.flatten(1))).squeeze(1)
 
 
@@ -222,16 +226,18 @@ def channels_at(resolution: int, width: int) -> int:
     return max(min(width, width * 16 // resolution), 1)
 
 
-def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float,
-                   mapping_layers: int = 2) -> tuple[StyleGenerator, StyleDiscriminator]:
-    """(G, D) at resolution R (a power of two >= 4) with base width w (default 128) and `mapping_layers`
-    (ADA's cifar preset: 2)."""
+def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float, mapping_layers: int = 2,
+                   mbstd_group_size: int = 4) -> tuple[StyleGenerator, StyleDiscriminator]:
+    """(G, D) at resolution R (a power of two >= 4) with base width w (default 128), `mapping_layers` (ADA's
+    cifar preset: 2) and D's minibatch-stddev group `mbstd_group_size` (StyleGAN2: 4; ADA's cifar preset: 32)."""
     require(len(data_shape) == 3, "model.architecture", "stylegan", f"it needs images (C, H, W), not {data_shape}")
     channels, height, width_px = data_shape
     require(height == width_px and height >= 4 and height & (height - 1) == 0, "data.resolution", height,
             "architecture 'stylegan' needs square images with a power-of-two size such as 32 or 64")
     require(dropout == 0, "model.critic_dropout", dropout, "architecture 'stylegan' has no dropout: use 0")
     require(mapping_layers >= 1, "model.mapping_layers", mapping_layers, "use an integer >= 1 (cifar preset: 2)")
+    require(mbstd_group_size >= 1, "model.mbstd_group_size", mbstd_group_size,
+            "use an integer >= 1 (cifar preset: 32; capped by the batch)")
     w = width or 128
     return (StyleGenerator(latent_dim, channels, height, w, mapping_layers),
-            StyleDiscriminator(channels, height, w))
+            StyleDiscriminator(channels, height, w, mbstd_group_size))

@@ -57,7 +57,11 @@ def consistency_term(
     """CT-GAN's consistency term (Wei et al. 2018, squared distances as in the authors' code): two passes of the
     critic in train mode, whose dropout makes them differ, give scores s1, s2 and penultimate features f1, f2 of
     the same real batch; returns mean(max(0, (s1 - s2)^2 + penultimate_weight * mean_k((f1_k - f2_k)^2) - margin)).
-    The critic needs `features`, `head` and dropout > 0, else the term is 0."""
+    The critic needs `features`, `head` and dropout > 0, else the term is 0.
+
+    WGANGP weights it as the paper's equation does, lambda * max(0, CT - M'). The authors' code hinges the weighted
+    term instead, max(0, lambda * CT - M') = lambda * max(0, CT - M' / lambda): the same as margin M' / lambda here
+    (the two agree at M' = 0, the value of their CIFAR-10 script)."""
     real = real.detach()
     features_1, features_2 = critic.features(real), critic.features(real)
     scores_1, scores_2 = critic.head(features_1).squeeze(1).float(), critic.head(features_2).squeeze(1).float()

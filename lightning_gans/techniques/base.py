@@ -5,7 +5,8 @@ extends `critic_loss` with its regularisers (and `after_critic_step` where the p
 Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G,
 the budget in generator steps and kimg, step logging, and the state a bit-exact resume needs.
 
-Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`; `on_fit_start` hands the position over), so one
+Batches come from an infinite stream positioned by `images_seen` (`data.stream.InfiniteBatchStream`; `on_fit_start`
+hands the position over), so one
 `training_step` is one critic step on one real batch.
 """
 

@@ -27,7 +27,9 @@ class R1GAN(GANTechnique):
         Args:
             r1_gamma, r2_gamma: gamma of R1 (at real samples) and R2 (at fakes); 0 turns a term off.
             regularization_interval: lazy regularisation (Karras et al. 2020): apply the penalties every k
-                critic steps, scaled by k so the average strength is unchanged.
+                critic steps, scaled by k so the average strength is unchanged. They are added to that step's
+                critic loss (one optimiser step, no separate regularisation step), so StyleGAN2's Adam correction
+                for its separate step (lr * k/(k+1), betas ** (k/(k+1))) does not apply and is not made.
         """
         require(r1_gamma >= 0, "model.r1_gamma", r1_gamma, "gamma must be >= 0 (paper: 10)")
         require(r2_gamma >= 0, "model.r2_gamma", r2_gamma, "gamma must be >= 0")

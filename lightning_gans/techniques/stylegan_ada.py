@@ -42,6 +42,7 @@ class StyleGANADA(R1GAN):
         ada_interval: int = 4,
         ada_kimg: float = 500,
         mapping_layers: int = 2,
+        mbstd_group_size: int = 32,
         truncation_psi: float = 1.0,
         architecture: str = "stylegan",
         latent_dim: int = 128,
@@ -61,6 +62,8 @@ class StyleGANADA(R1GAN):
             ada_target, ada_interval, ada_kimg: p moves every `ada_interval` critic steps towards the heuristic
                 reaching `ada_target`, at a speed that takes it from 0 to 1 in `ada_kimg` thousand images.
             mapping_layers: depth of the mapping network (ADA's cifar preset: 2).
+            mbstd_group_size: D's minibatch-stddev group (ADA's cifar preset: 32; StyleGAN2: 4); the group is the
+                largest divisor of the (per-process) batch up to it.
             truncation_psi: default truncation of `sample` (1 = none).
         """
         require(architecture == "stylegan", "model.architecture", architecture,
@@ -76,7 +79,7 @@ class StyleGANADA(R1GAN):
                        spectral_norm=False, **options):
         require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
         generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
-                                                  self.hparams.mapping_layers)
+                                                  self.hparams.mapping_layers, self.hparams.mbstd_group_size)
         return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
 
     def connect_data(self, datamodule) -> None:

@@ -29,7 +29,9 @@ class WGANGP(GANTechnique):
             gp_weight: lambda of the gradient penalty.
             one_sided: penalise only gradient norms above 1, max(0, ||grad|| - 1)^2 (Petzka et al. 2018).
             consistency_weight: lambda of CT-GAN's consistency term (paper: 2); 0 turns it off.
-            consistency_margin: M' of the consistency term (paper: 0.2).
+            consistency_margin: M' of the consistency term (paper: 0.2), inside the hinge as in the paper's
+                equation: lambda * max(0, CT - M'). The authors' code computes max(0, lambda * CT - M'), i.e. this
+                with margin M' / lambda (see `penalties.consistency_term`).
             critic_dropout: dropout inside the critic; the consistency term needs it > 0 (paper: 0.5).
         """
         require(gp_weight >= 0, "model.gp_weight", gp_weight, "lambda must be >= 0 (paper: 10)")

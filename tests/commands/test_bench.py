@@ -2,6 +2,7 @@
 and std, plots that are real pictures, no retraining on a second call, and an interrupted run resumed."""
 
 import csv
+import math
 import re
 import shutil
 
@@ -11,7 +12,7 @@ import torch
 from PIL import Image
 
 from lightning_gans.commands import bench
-from lightning_gans.commands.bench_report import read_metrics
+from lightning_gans.commands.bench_report import mean_std, ranking, read_metrics
 from lightning_gans.commands.main import main
 
 TECHNIQUES = ["sngan", "wgan_gp"]
@@ -44,16 +45,37 @@ def test_bench_writes_a_table_with_mean_and_std_per_technique(toy_bench):
     assert sorted((r["technique"], r["seed"]) for r in rows) == [(t, s) for t in TECHNIQUES for s in "01"]
     results_md = (toy_bench / "results.md").read_text()
     header = table_cells(results_md.replace("| technique |", "| header |"), "header")
-    assert header[1:5] == ["runs", "final toy/frechet_xy", "best toy/frechet_xy", "final toy/modes_covered"]
+    assert header[1:4] == ["runs", "final toy/modes_covered", "best toy/modes_covered"]
+    assert "Ranked by the final toy/modes_covered (higher is better), then toy/high_quality" in results_md
+    frechet = header.index("final toy/frechet_xy")
     for technique in TECHNIQUES:
         cells = table_cells(results_md, technique)
-        mean, std = map(float, re.fullmatch(r"(\S+) ± (\S+)", cells[2]).groups())
+        mean, std = map(float, re.fullmatch(r"(\S+) ± (\S+)", cells[frechet]).groups())
         finals = [float(r["final toy/frechet_xy"]) for r in rows if r["technique"] == technique]
         assert cells[1] == "2" and mean == pytest.approx(np.mean(finals), rel=1e-3)
         assert std == pytest.approx(np.std(finals, ddof=1), rel=0.05, abs=1e-3)
         kimg = float(cells[-4].split(" ± ")[0])
         n_critic = 5 if technique == "wgan_gp" else 1
         assert kimg == pytest.approx(20 * n_critic * 256 / 1000)  # 20 G steps x n_critic batches of 256
+
+
+def test_toy_ranking_is_coverage_then_quality_then_reverse_kl():
+    """On a made-up results table: the most modes covered wins whatever its frechet_xy; equal coverage goes to
+    the higher high-quality fraction, then the lower reverse KL, where inf (no high-quality sample) is worst."""
+    finals = {  # technique: per seed (modes_covered, high_quality, reverse_kl, modes_any, frechet_xy)
+        "spread": [(0, 0.0, math.inf, 0, 0.01), (0, 0.0, math.inf, 0, 0.01)],
+        "covers": [(3, 0.10, 0.40, 5, 9.0), (3, 0.10, 0.40, 6, 9.0)],
+        "covers_more": [(4, 0.05, 0.90, 4, 20.0), (4, 0.05, 0.90, 4, 20.0)],
+        "sharper": [(3, 0.20, 0.50, 3, 9.0), (3, 0.20, 0.50, 3, 9.0)],
+        "lopsided": [(0, 0.01, 1.20, 2, 5.0), (0, 0.01, 1.00, 2, 5.0)],
+        "uniform": [(0, 0.01, 0.30, 2, 5.0), (0, 0.01, 0.50, 2, 5.0)],
+    }
+    rows = [{"technique": technique, "seed": seed, **{f"final {key}": value for (key, _), value in zip(
+            bench.TOY_METRICS, values)}} for technique, seeds in finals.items() for seed, values in enumerate(seeds)]
+    assert ranking(rows, list(bench.TOY_METRICS)) == ["covers_more", "sharper", "covers", "uniform", "lopsided",
+                                                      "spread"]
+    assert ranking(rows, [("toy/reverse_kl", "min")])[-1] == "spread"
+    assert mean_std([math.inf, 0.4]) == "inf" and mean_std([1.0, 3.0]) == "2 ± 1.4"
 
 
 def test_plots_are_non_blank_pngs(toy_bench):

@@ -1,5 +1,7 @@
 """AugmentPipe: the identity at p = 0, differentiable at p = 1, and each op does what its name says."""
 
+import math
+
 import pytest
 import torch
 from conftest import one_line_config_error
@@ -91,6 +93,18 @@ def test_geometric_ops_resample_and_keep_the_range():
     for op in ("scale", "rotate", "aniso", "xfrac"):
         y = augmented(op, x)
         assert (y - x).abs().max() > 0.1 and y.abs().max() <= 1 + 1e-5
+
+
+def test_anisotropic_scaling_squeezes_along_a_random_direction():
+    """The geometric matrix composes rotate, aniso, rotate (stylegan2-ada's order), so M^T M = R^T diag(s^2, s^-2) R
+    has the off-diagonal (s^2 - s^-2) sin(2 theta) / 2, theta uniform: with log2 s ~ N(0, 0.2^2) its mean square is
+    (exp(2 c^2) - 1) / 4, c = 0.4 ln 2. Two rotations before aniso would leave M^T M = diag(s^2, s^-2)."""
+    torch.manual_seed(0)
+    for ops in ("rotate,aniso", "aniso,rotate"):  # the composition order does not follow the spec's
+        matrix = AugmentPipe(ops, p=1.0)._geometric_matrix(4000, 32, "cpu", torch.float32)[:, :2, :2]
+        off_diagonal = (matrix.transpose(1, 2) @ matrix)[:, 0, 1]
+        c = 0.4 * math.log(2)
+        assert off_diagonal.pow(2).mean().item() == pytest.approx((math.exp(2 * c**2) - 1) / 4, rel=0.15)
 
 
 def test_groups_and_bad_specs():

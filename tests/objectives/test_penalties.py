@@ -153,3 +153,28 @@ def test_consistency_term_with_dropout_follows_its_formula():
     assert term.item() > 0
     torch.testing.assert_close(term, expected, rtol=1e-6, atol=1e-6)
     assert term.grad_fn is not None
+
+
+def test_wgan_gp_weights_the_hinged_consistency_term_as_the_paper_does():
+    """loss/d gains lambda * mean(max(0, CT - M')) (the paper's equation), not mean(max(0, lambda * CT - M'))
+    (the authors' code); M' is the median CT, so the two differ."""
+    from lightning_gans import WGANGP
+
+    torch.manual_seed(0)
+    model = WGANGP(data_shape=(2,), architecture="mlp", latent_dim=2, width=16, critic_dropout=0.5,
+                   consistency_weight=2.0)
+    real, fake = samples(0, (16, 2)), samples(1, (16, 2))
+    model.hparams.consistency_weight = 0.0
+    torch.manual_seed(1)
+    without = model.critic_loss(real, fake)["loss/d"]
+    # The RNG is now where the consistency term will draw its two dropout masks: replay them.
+    features_1, features_2 = model.critic.features(real), model.critic.features(real)
+    scores_1, scores_2 = model.critic.head(features_1).squeeze(1), model.critic.head(features_2).squeeze(1)
+    ct = (scores_1 - scores_2) ** 2 + 0.1 * ((features_1 - features_2) ** 2).mean(1)
+    margin = ct.median().item()
+    model.hparams.consistency_weight, model.hparams.consistency_margin = 2.0, margin
+    torch.manual_seed(1)
+    terms = model.critic_loss(real, fake)
+    paper, authors = 2 * torch.relu(ct - margin).mean(), torch.relu(2 * ct - margin).mean()
+    torch.testing.assert_close(terms["loss/d"] - without, paper, rtol=1e-5, atol=1e-6)
+    assert (paper - authors).abs() > 0.01 * paper  # far outside the tolerance above

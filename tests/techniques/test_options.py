@@ -47,6 +47,20 @@ def test_lazy_r1_and_r2_run_every_interval_steps(tmp_path):
     assert [int(r["step"]) for r in rows if r.get("loss/d")] == list(range(1, 13))
 
 
+def test_lazy_r1_joins_the_critic_loss_of_every_kth_step_and_adam_is_not_corrected():
+    """No separate regularisation step: loss/d = adversarial + k * gamma/2 * R1 at d_step 0, the adversarial loss
+    alone at d_step 1; the critic's Adam keeps lr_d and betas (no StyleGAN2 k/(k+1) correction)."""
+    model = R1GAN(**TOY, r1_gamma=10.0, regularization_interval=4, lr_d=1e-3, betas=(0.0, 0.99))
+    _, opt_d = model.configure_optimizers()
+    assert opt_d.defaults["lr"] == 1e-3 and opt_d.defaults["betas"] == (0.0, 0.99)
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    adversarial = model.adversarial.discriminator(model.critic(real), model.critic(fake))
+    terms = model.critic_loss(real, fake)
+    torch.testing.assert_close(terms["loss/d"], adversarial + 4 * 10.0 / 2 * terms["penalty/r1"])
+    model.d_step = 1
+    assert torch.equal(model.critic_loss(real, fake)["loss/d"], adversarial)
+
+
 def test_weight_clipping_bounds_every_critic_parameter_after_training():
     model = train(WGAN(**TOY, clip_value=0.02, lr_d=1e-2, max_g_steps=3))
     largest = max(p.abs().max().item() for p in model.critic.parameters())

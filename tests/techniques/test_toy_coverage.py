@@ -1,12 +1,15 @@
 """WGAN-GP covers the 8-Gaussian ring within a CPU-sized seeded budget (VEEGAN/PacGAN protocol)."""
 
+import math
+
+import pytest
 import torch
 from conftest import REPO
 
 from lightning_gans import WGANGP
 from lightning_gans.commands.fit import GANCLI
 from lightning_gans.data.toy import TOY_DISTRIBUTIONS
-from lightning_gans.metrics.toy import mode_statistics
+from lightning_gans.metrics.toy import mode_statistics, mode_statistics_from_counts
 
 
 def test_wgan_gp_covers_at_least_7_of_8_ring_modes(tmp_path):
@@ -17,6 +20,8 @@ def test_wgan_gp_covers_at_least_7_of_8_ring_modes(tmp_path):
     modes_fn, std = TOY_DISTRIBUTIONS["ring8"]
     samples = model.sample(torch.randn(2500, 2, generator=torch.Generator().manual_seed(1)))
     stats = mode_statistics(samples, modes_fn(), std)
+    # Margins for another CPU's rounding (a different trajectory): --seed_everything 0..5 all gave 8 of 8 modes and
+    # high quality 0.63 to 0.78, so one mode and half the lowest quality of slack.
     assert stats["modes_covered"] >= 7
     assert stats["high_quality"] > 0.3
 
@@ -35,6 +40,23 @@ def test_mode_statistics_of_perfect_and_collapsed_samplers():
     assert abs(stats["reverse_kl"] - torch.log(torch.tensor(25.0)).item()) < 1e-5
 
 
+def test_counts_give_pacgan_coverage_veegan_coverage_and_reverse_kl():
+    """Covered at >= 20 high-quality samples (PacGAN), any at >= 1 (VEEGAN); reverse KL = sum q log(K q)."""
+    counts = torch.tensor([0.0, 1.0, 19.0, 20.0, 1960.0])
+    stats = mode_statistics_from_counts(counts, num_samples=2500)
+    q = counts[1:] / 2000
+    assert stats["modes_covered"] == 2 and stats["modes_any"] == 4
+    assert stats["high_quality"] == pytest.approx(2000 / 2500)
+    assert stats["reverse_kl"] == pytest.approx(float((q * (5 * q).log()).sum()), rel=1e-6)
+
+
+def test_reverse_kl_is_infinite_when_no_sample_is_high_quality():
+    """A generator that misses every mode must not get the best reverse KL (0, a uniform histogram's)."""
+    stats = mode_statistics_from_counts(torch.zeros(8), num_samples=2500)
+    assert stats == {"modes_covered": 0, "modes_any": 0, "high_quality": 0, "reverse_kl": math.inf}
+    assert mode_statistics_from_counts(torch.full((8,), 5.0), num_samples=2500)["reverse_kl"] == 0
+
+
 def test_toy_metrics_are_logged_during_training(tmp_path):
     import csv
 
@@ -46,7 +68,8 @@ def test_toy_metrics_are_logged_during_training(tmp_path):
         rows = [r for r in csv.DictReader(f) if r.get("toy/modes_covered")]
     assert [int(r["step"]) for r in rows] == [10, 20]
     for row in rows:
-        assert 0 <= float(row["toy/modes_covered"]) <= 8 and 0 <= float(row["toy/high_quality"]) <= 1
+        assert 0 <= float(row["toy/modes_covered"]) <= float(row["toy/modes_any"]) <= 8
+        assert 0 <= float(row["toy/high_quality"]) <= 1
         assert float(row["toy/reverse_kl"]) >= 0 and 0 <= float(row["toy/frechet_xy"]) < 100
 
 
