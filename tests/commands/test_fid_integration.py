@@ -1,4 +1,4 @@
-"""FID/KID through training, `lightning-gans evaluate` on 1 and 2 processes, and the real-statistics cache,
+"""FID/KID, precision/recall through training, `lightning-gans evaluate` on 1 and 2 processes, and the real-statistics cache,
 with the domain classifier trained on the tests' own small data."""
 
 import csv
@@ -32,7 +32,7 @@ def trained_run(fashion_root, tmp_path_factory):
     del os.environ["LIGHTNING_GANS_CACHE"]
 
 
-def test_training_logs_fid_kid_and_class_coverage(trained_run):
+def test_training_logs_fid_kid_precision_recall_and_class_coverage(trained_run):
     run, _ = trained_run
     with open(run / "metrics.csv") as f:
         rows = [r for r in csv.DictReader(f) if r.get(f"fid/{PROTOCOL}")]
@@ -40,6 +40,10 @@ def test_training_logs_fid_kid_and_class_coverage(trained_run):
     for row in rows:
         assert float(row[f"fid/{PROTOCOL}"]) > 0
         assert row[f"kid/{PROTOCOL}"] and 1 <= float(row["classes/covered_lenet-fmnist_101"]) <= 10
+        # shares of the 101 fakes and of the 64 real test images (the whole split, smaller than N)
+        for metric, n in (("precision", 101), ("recall", 64)):
+            count = float(row[f"{metric}/{PROTOCOL}"]) * n
+            assert 0 <= count <= n and count == pytest.approx(round(count), abs=1e-4)
 
 
 def test_evaluate_gives_the_same_fid_on_one_and_two_processes_and_as_in_training(trained_run):
@@ -52,10 +56,12 @@ def test_evaluate_gives_the_same_fid_on_one_and_two_processes_and_as_in_training
         capture_output=True, text=True, timeout=600, env={**os.environ, "LIGHTNING_GANS_CACHE": str(cache)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("fid/", "kid/", "classes/")))
+    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("fid/", "kid/", "precision/", "recall/", "classes/")))
     assert float(printed[f"fid/{PROTOCOL}"]) == pytest.approx(single[f"fid/{PROTOCOL}"], rel=1e-6)
     assert float(printed[f"kid/{PROTOCOL}"]) == pytest.approx(single[f"kid/{PROTOCOL}"], rel=1e-5, abs=1e-6)
     assert float(printed["classes/covered_lenet-fmnist_101"]) == single["classes/covered_lenet-fmnist_101"]
+    for metric in ("precision", "recall"):  # computed on the same gathered fakes
+        assert float(printed[f"{metric}/{PROTOCOL}"]) == single[f"{metric}/{PROTOCOL}"]
     with open(run / "metrics.csv") as f:
         logged = [float(r[f"fid/{PROTOCOL}"]) for r in csv.DictReader(f) if r.get(f"fid/{PROTOCOL}")][-1]
     assert single[f"fid/{PROTOCOL}"] == pytest.approx(logged, rel=1e-6)
