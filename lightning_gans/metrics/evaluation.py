@@ -16,7 +16,7 @@ from torch import nn
 
 from lightning_gans.data.stream import to_float
 from lightning_gans.metrics.fid import count_label, fid_features_to_statistics, fid_metric, kid_metric
-from lightning_gans.metrics.precision_recall import NEIGHBORHOOD, precision_recall
+from lightning_gans.metrics.fidelity import ISC_SPLITS, NEIGHBORHOOD, inception_score, precision_recall
 from lightning_gans.metrics.sampling import latents_for_indices, rank_share
 from lightning_gans.metrics.toy import high_quality_counts, mode_statistics_from_counts
 from lightning_gans.processes import all_gather_rows, all_reduce_sum, rank_and_world_size
@@ -58,7 +58,8 @@ def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.T
     of `num_samples` samples against the real statistics `real` (`fid.fid_features_to_statistics` of
     `reference_split`), the protocol being `<extractor>_<N>_<split>`; with a classifying extractor also
     `classes/covered_<extractor>_<N>` and `classes/kl_uniform_<extractor>_<N>`. Precision and recall
-    (k = 3) compare the N fakes with the first N real features, and are left out when either set has 3 or fewer."""
+    (k = 3) compare the N fakes with the first N real features, and are left out when either set has 3 or fewer.
+    With the inception extractor also the Inception Score `isc/inception_<N>` and `isc_std/inception_<N>` (N >= 10)."""
     fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device)
     return feature_metrics(fake, class_counts, extractor, real, reference_split, num_samples, seed, kid_subset_size)
 
@@ -95,6 +96,10 @@ def feature_metrics(fake: torch.Tensor, class_counts: Optional[torch.Tensor], ex
     if min(len(all_fakes), len(real_features)) > NEIGHBORHOOD:
         precision, recall = precision_recall(all_fakes, real_features)
         metrics.update({f"precision/{protocol}": precision, f"recall/{protocol}": recall})
+    if hasattr(extractor, "logits_from_features") and len(all_fakes) >= ISC_SPLITS:
+        isc_mean, isc_std = inception_score(extractor.logits_from_features(all_fakes), seed)
+        metrics.update({f"isc/{extractor.name}_{count_label(num_samples)}": isc_mean,
+                        f"isc_std/{extractor.name}_{count_label(num_samples)}": isc_std})
     if class_counts is not None:
         metrics.update(class_coverage(class_counts, f"{extractor.name}_{count_label(num_samples)}"))
     return metrics
