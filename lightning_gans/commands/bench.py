@@ -7,7 +7,8 @@ A preset (`PRESETS`) names the technique configs, the overrides that put them on
 metrics to report. Each run is a subprocess `lightning-gans fit` into `<results_root>/<name>/runs/<technique>/
 seed<seed>/` (subprocesses isolate runs and let N run at once, one per GPU when there are GPUs); its output goes
 to `logs/<technique>-seed<seed>.log`. A run that finished holds `bench.json` and is never retrained; one that was
-interrupted is resumed from its last checkpoint. `bench_report.py` then writes the table and the plots.
+interrupted is resumed from its last checkpoint. Image benches also score held-out real images under the runs'
+protocol once (`real_data_reference`, kept in reference.json). `bench_report.py` then writes the table and the plots.
 """
 
 import argparse
@@ -28,10 +29,16 @@ import yaml
 from lightning_gans.commands.arguments import OneLineParser
 from lightning_gans.commands.bench_report import write_report
 from lightning_gans.commands.configs import EXPERIMENTS
+from lightning_gans.commands.evaluate import import_class
+from lightning_gans.data.sources import load_images
 from lightning_gans.errors import ConfigError, require
+from lightning_gans.metrics import build_feature_extractor
+from lightning_gans.metrics.evaluation import held_out_metrics
+from lightning_gans.metrics.reference import RealStatistics
 from lightning_gans.techniques import technique_name
 
 FINISHED = "bench.json"  # written into a run directory when its fit exited successfully
+REFERENCE = "reference.json"  # the real-data row of an image bench, computed once
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ QUIET = ("--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 # Coverage first: frechet_xy compares means and covariances only, so a spread that misses modes can score well.
 TOY_METRICS = (("toy/modes_covered", "max"), ("toy/high_quality", "max"), ("toy/reverse_kl", "min"),
                ("toy/modes_any", "max"), ("toy/frechet_xy", "min"))
-FID_METRICS = (("fid/", "min"), ("kid/", "min"))
+FID_METRICS = (("fid/", "min"), ("kid/", "min"), ("precision/", "max"), ("recall/", "max"))
 
 PRESETS = {
     "toy": Preset(
@@ -188,6 +195,34 @@ def train_all(runs: list[Run], preset: Preset, extra: list[str], parallel: int) 
     return [run for run, ok in zip(pending, results) if not ok]
 
 
+def real_data_reference(bench_dir: Path, run: Run) -> dict:
+    """The image metrics of held-out real images against the reference of `run`'s protocol: the split the
+    reference does not use, as many images as the protocol's num_samples (a seeded choice; all of the split when
+    it is smaller). No generator can be expected to do better than real data under the same protocol. Computed
+    once per bench and kept in reference.json (a bench directory holds one protocol)."""
+    path = bench_dir / REFERENCE
+    if path.is_file():
+        return json.loads(path.read_text())
+    config = yaml.safe_load((run.run_dir / "config.yaml").read_text())
+    data, fid = import_class(config["data"]["class_path"])(**config["data"].get("init_args", {})), config["fid"]
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    extractor = build_feature_extractor(fid["extractor"], fid.get("feature_extractor_weights_path")).to(device)
+    split, num_samples, seed = fid.get("reference_split", "train"), fid.get("num_samples", 10_000), fid.get("seed", 0)
+    batch_size = fid.get("batch_size", 250)
+    real = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples).load_or_compute(
+        extractor, batch_size, device)  # the runs' cached statistics
+    held_out_split = "test" if split == "train" else "train"
+    images = load_images(data.dataset, data.root, held_out_split == "train", data.resolution, num_samples, seed)
+    metrics = held_out_metrics(images, extractor, real, split, seed, batch_size, fid.get("kid_subset_size", 1000), device)
+    reference = {"images": f"{len(images):,} {data.dataset} {held_out_split} images", **metrics}
+    path.write_text(json.dumps(reference, indent=2) + "\n")
+    return reference
+
+
+def is_image_preset(preset: Preset) -> bool:
+    return any(key == "fid/" for key, _ in preset.metrics)
+
+
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     split = argv.index("--") if "--" in argv else len(argv)
     parser = OneLineParser(prog="lightning-gans bench", description=__doc__.split("\n\n")[0])
@@ -224,7 +259,8 @@ def main(argv: list[str]) -> None:
     failed = train_all(runs, preset, extra, args.parallel)
     finished = [run for run in runs if run.finished]
     if finished:
-        write_report(bench_dir, args.preset, preset, finished, extra, args.parallel)
+        reference = real_data_reference(bench_dir, finished[0]) if is_image_preset(preset) else None
+        write_report(bench_dir, args.preset, preset, finished, extra, args.parallel, reference)
     print(f"lightning-gans bench: {len(finished)} of {len(runs)} runs finished, {time.perf_counter() - start:.0f} s; "
           f"results in {bench_dir}")
     if failed:

@@ -1,5 +1,6 @@
 """The bench's outputs from its finished runs' metrics.csv files: results.csv (one row per run), results.md (mean ±
-std per technique, best first, with the protocol), fid_vs_kimg.png and fid_vs_time.png (a line per technique: the
+std per technique, best first, ties within seed noise marked, with the protocol and, for image benches, a real-data
+row and each technique's FID as a ratio to it), fid_vs_kimg.png and fid_vs_time.png (a line per technique: the
 mean over seeds, a band from the smallest to the largest seed) and samples.png (the last grid of each technique's
 first seed, side by side).
 
@@ -81,12 +82,15 @@ class RunMetrics:
         return row
 
 
+def std(values: list[float]) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def mean_std(values: list[float]) -> str:
     mean = float(np.mean(values))
     if not np.isfinite(mean):
         return f"{mean:.4g}"  # e.g. reverse KL inf: no spread to report
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{mean:.4g} ± {std:.2g}"
+    return f"{mean:.4g} ± {std(values):.2g}"
 
 
 def ranking(rows: list[dict], keys: list[tuple[str, str]]) -> list[str]:
@@ -103,13 +107,46 @@ def ranking(rows: list[dict], keys: list[tuple[str, str]]) -> list[str]:
     return sorted(by_technique, key=rank_key)
 
 
+def seed_noise_ranks(means_stds: list[tuple[float, float]]) -> list[str]:
+    """Rank labels of techniques listed best first as (mean, std) over seeds: one whose mean ± std interval
+    overlaps that of the technique above it is within seed noise of it and shares its rank, marked "=" (so a
+    chain of overlapping neighbours shares one rank)."""
+    ranks = []
+    for i, (mean, spread) in enumerate(means_stds):
+        above = means_stds[i - 1] if i else None
+        tied = above is not None and abs(mean - above[0]) <= spread + above[1]
+        ranks.append(ranks[-1] if tied else i + 1)
+    return [f"{rank}=" if ranks.count(rank) > 1 else str(rank) for rank in ranks]
+
+
+def real_data_cells(reference: dict, columns: list[str]) -> list[str]:
+    """The real-data row: the reference's value under each `final <metric>` column (matched by the metric's
+    prefix: its key carries its own image count), 1 for the FID ratio, a dash elsewhere."""
+    cells = []
+    for name in columns:
+        prefix = name.removeprefix("final ").split("/")[0] + "/"
+        if name == FID_RATIO:
+            cells.append("1")
+        elif name.startswith("final ") and "/" in name:
+            cells.append(f"{reference[resolve_key([reference], prefix)]:.4g}")
+        else:
+            cells.append("—")
+    return cells
+
+
+FID_RATIO = "final fid / real"
+
+
 def hardware() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
     return f"CPU only ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
-def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics], extra: list[str], parallel: int) -> None:
+def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics], extra: list[str], parallel: int,
+                reference: dict | None = None) -> None:
+    """results.csv and results.md; `reference` (metric -> value, and "images": what was scored) adds the real-data
+    row of an image bench."""
     rows = [run.summary() for run in runs]
     with open(bench_dir / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -121,8 +158,12 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     by_technique = defaultdict(list)
     for row in rows:
         by_technique[row["technique"]].append(row)
+    order = ranking(rows, keys)
+    finals = {t: [r[f"final {rank_key}"] for r in group] for t, group in by_technique.items()}
+    ranks = dict(zip(order, seed_noise_ranks([(float(np.mean(finals[t])), std(finals[t])) for t in order])))
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
-               "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
+               *([FID_RATIO] if reference else []), "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
+    fid_key = next((key for key, _ in keys if key.startswith("fid/")), None)
     seeds = sorted({row["seed"] for row in rows})
     lines = [
         f"# Bench `{bench_dir.name}` (preset `{preset_name}`)",
@@ -132,17 +173,26 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         "- Ranked by the final " + ", then ".join(f"{key} ({'lower' if goal == 'min' else 'higher'} is better)"
                                                  for key, goal in keys)
         + "; cells are mean ± std over seeds; best = best value seen at any evaluation.",
+        f"- rank: a technique whose mean ± std interval of the final {rank_key} overlaps that of the technique above "
+        "it is within seed noise of it and shares its rank, marked = (with one seed std is 0: only equal means tie).",
         "- wall_time_s: training time of the run, evaluations included, summed over resumes; img_per_s: real "
         "images shown to D per second; peak_rss_mb: peak resident memory of the training process (host RAM; GPU "
         "memory is not measured).",
         f"- Hardware: {hardware()}; {parallel} run(s) at a time (img/s and wall time depend on it).",
-        "",
-        "| technique | runs | " + " | ".join(columns) + " |",
-        "|---|---|" + "---|" * len(columns),
     ]
-    for technique in ranking(rows, keys):
-        cells = [mean_std([row[c] for row in by_technique[technique]]) for c in columns]
-        lines.append(f"| {technique} | {len(by_technique[technique])} | " + " | ".join(cells) + " |")
+    real_fid = reference[resolve_key([reference], "fid/")] if reference else None
+    if reference:
+        lines.append(f"- real data: {reference['images']} (held out from the reference) scored like the fakes against "
+                     f"the same reference: what a generator of the data distribution itself scores under this protocol; "
+                     f"{FID_RATIO} = a run's final {fid_key} / the real data's FID ({real_fid:.4g}).")
+    lines += ["", "| technique | runs | " + " | ".join(columns) + " | rank |", "|---|---|" + "---|" * (len(columns) + 1)]
+    for technique in order:
+        group = by_technique[technique]
+        cells = [mean_std([row[f"final {fid_key}"] / real_fid if c == FID_RATIO else row[c] for row in group])
+                 for c in columns]
+        lines.append(f"| {technique} | {len(group)} | " + " | ".join(cells) + f" | {ranks[technique]} |")
+    if reference:
+        lines.append("| real data | — | " + " | ".join(real_data_cells(reference, columns)) + " | — |")
     (bench_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 
@@ -189,9 +239,10 @@ def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
     plt.close(figure)
 
 
-def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[str], parallel: int) -> None:
+def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[str], parallel: int,
+                 reference: dict | None = None) -> None:
     metrics = [RunMetrics(run, preset.metrics) for run in runs]
-    write_table(bench_dir, preset_name, preset, metrics, extra, parallel)
+    write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
     plot_curves(bench_dir, metrics, "kimg", "fid_vs_kimg.png")
     plot_curves(bench_dir, metrics, "wall", "fid_vs_time.png")
     plot_samples(bench_dir, metrics)

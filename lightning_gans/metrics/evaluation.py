@@ -1,10 +1,12 @@
-"""Metrics of a generator as plain functions of a sample function: `image_metrics` (FID, KID, class coverage) and
-`toy_metrics` (modes, high quality, reverse KL, Frechet distance on raw coordinates). The training callbacks and
-`lightning-gans evaluate` both call them.
+"""Metrics of a generator as plain functions of a sample function: `image_metrics` (FID, KID, precision and recall,
+class coverage; `held_out_metrics` gives the same for real images in place of the fakes) and `toy_metrics` (modes,
+high quality, reverse KL, Frechet distance on raw coordinates). The training callbacks and `lightning-gans
+evaluate` both call them.
 
 Under torch.distributed every process must call them together: each generates its share of the samples (sample i
 has the same z on 1 and on N processes, `sampling.latents_for_indices`), sums and metric states are reduced across
-processes, and every process returns the same numbers, equal to a single process's.
+processes, the fake features are gathered for precision and recall, and every process returns the same numbers,
+equal to a single process's.
 """
 
 from typing import Callable, Optional
@@ -12,10 +14,12 @@ from typing import Callable, Optional
 import torch
 from torch import nn
 
+from lightning_gans.data.stream import to_float
 from lightning_gans.metrics.fid import count_label, fid_features_to_statistics, fid_metric, kid_metric
+from lightning_gans.metrics.fidelity import ISC_SPLITS, NEIGHBORHOOD, inception_score, precision_recall
 from lightning_gans.metrics.sampling import latents_for_indices, rank_share
 from lightning_gans.metrics.toy import high_quality_counts, mode_statistics_from_counts
-from lightning_gans.processes import all_reduce_sum, rank_and_world_size
+from lightning_gans.processes import all_gather_rows, all_reduce_sum, rank_and_world_size
 
 Sampler = Callable[[torch.Tensor], torch.Tensor]  # latent codes (N, latent_dim) -> samples (N, ...)
 
@@ -27,28 +31,54 @@ def this_process_latents(num_samples: int, latent_dim: int, seed: int) -> torch.
 
 
 @torch.no_grad()
-def generate_features(sample: Sampler, extractor: nn.Module, num_samples: int, latent_dim: int, seed: int,
-                      batch_size: int, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """This process's share of the fakes as features, and the counts of predicted classes (summed over all
-    processes) when the extractor classifies."""
+def features_and_class_counts(extractor: nn.Module, batches, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """Features of this process's image batches, and the counts of predicted classes (summed over all processes)
+    when the extractor classifies."""
     classifies = hasattr(extractor, "classify_features")
     features, counts = [], torch.zeros(getattr(extractor, "num_classes", 0), device=device)
-    for z in this_process_latents(num_samples, latent_dim, seed).split(batch_size):
-        features.append(extractor(sample(z).to(device)).float())
+    for images in batches:
+        features.append(extractor(images.to(device)).float())
         if classifies:
             counts += torch.bincount(extractor.classify_features(features[-1]).argmax(1), minlength=len(counts)).float()
-    fake = torch.cat(features) if features else torch.empty(0, extractor.num_features, device=device)
-    return fake, all_reduce_sum(counts) if classifies else None
+    all_features = torch.cat(features) if features else torch.empty(0, extractor.num_features, device=device)
+    return all_features, all_reduce_sum(counts) if classifies else None
+
+
+def generate_features(sample: Sampler, extractor: nn.Module, num_samples: int, latent_dim: int, seed: int,
+                      batch_size: int, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """This process's share of the fakes as features, and the class counts (`features_and_class_counts`)."""
+    batches = (sample(z) for z in this_process_latents(num_samples, latent_dim, seed).split(batch_size))
+    return features_and_class_counts(extractor, batches, device)
 
 
 def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
                   num_samples: int, latent_dim: int, seed: int = 0, batch_size: int = 250,
                   kid_subset_size: int = 1000, device="cpu") -> dict[str, float]:
-    """`fid/<protocol>`, `kid/<protocol>`, `kid_std/<protocol>` of `num_samples` samples against the real
-    statistics `real` (`fid.fid_features_to_statistics` of `reference_split`), the protocol being
-    `<extractor>_<N>_<split>`; with a classifying extractor also `classes/covered_<extractor>_<N>` and
-    `classes/kl_uniform_<extractor>_<N>`."""
+    """`fid/<protocol>`, `kid/<protocol>`, `kid_std/<protocol>`, `precision/<protocol>` and `recall/<protocol>`
+    of `num_samples` samples against the real statistics `real` (`fid.fid_features_to_statistics` of
+    `reference_split`), the protocol being `<extractor>_<N>_<split>`; with a classifying extractor also
+    `classes/covered_<extractor>_<N>` and `classes/kl_uniform_<extractor>_<N>`. Precision and recall
+    (k = 3) compare the N fakes with the first N real features, and are left out when either set has 3 or fewer.
+    With the inception extractor also the Inception Score `isc/inception_<N>` and `isc_std/inception_<N>` (N >= 10)."""
     fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device)
+    return feature_metrics(fake, class_counts, extractor, real, reference_split, num_samples, seed, kid_subset_size)
+
+
+def held_out_metrics(images: torch.Tensor, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
+                     seed: int = 0, batch_size: int = 250, kid_subset_size: int = 1000, device="cpu") -> dict[str, float]:
+    """`image_metrics` with real uint8 images (N, C, H, W) in place of N generated samples (the protocol label
+    carries N = len(images)): what a generator that reproduces the data distribution scores under this protocol."""
+    rank, world_size = rank_and_world_size()
+    start, stop = rank_share(len(images), rank, world_size)
+    batches = (to_float(batch) for batch in images[start:stop].split(batch_size))
+    features, class_counts = features_and_class_counts(extractor, batches, device)
+    return feature_metrics(features, class_counts, extractor, real, reference_split, len(images), seed, kid_subset_size)
+
+
+def feature_metrics(fake: torch.Tensor, class_counts: Optional[torch.Tensor], extractor: nn.Module,
+                    real: dict[str, torch.Tensor], reference_split: str, num_samples: int, seed: int,
+                    kid_subset_size: int) -> dict[str, float]:
+    """The metrics of `image_metrics` from this process's fake features and the summed class counts."""
     # Process 0 alone holds the real side in the metric states, so the cross-process sum counts it once.
     holds_real = rank_and_world_size()[0] == 0
     fid = fid_metric(real if holds_real else None, fake)
@@ -61,6 +91,15 @@ def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.T
     protocol = f"{extractor.name}_{count_label(num_samples)}_{reference_split}"
     metrics = {f"fid/{protocol}": float(fid_value), f"kid/{protocol}": float(kid_mean),
                f"kid_std/{protocol}": float(kid_std)}
+    all_fakes = all_gather_rows(fake)  # every process's share, in sample order
+    real_features = real["features"][:num_samples].to(fake.device)
+    if min(len(all_fakes), len(real_features)) > NEIGHBORHOOD:
+        precision, recall = precision_recall(all_fakes, real_features)
+        metrics.update({f"precision/{protocol}": precision, f"recall/{protocol}": recall})
+    if hasattr(extractor, "logits_from_features") and len(all_fakes) >= ISC_SPLITS:
+        isc_mean, isc_std = inception_score(extractor.logits_from_features(all_fakes), seed)
+        metrics.update({f"isc/{extractor.name}_{count_label(num_samples)}": isc_mean,
+                        f"isc_std/{extractor.name}_{count_label(num_samples)}": isc_std})
     if class_counts is not None:
         metrics.update(class_coverage(class_counts, f"{extractor.name}_{count_label(num_samples)}"))
     return metrics

@@ -98,6 +98,11 @@ class InceptionFeatureExtractor(nn.Module):
         (features,) = self.inception(to_uint8(images))
         return features.float()
 
+    def logits_from_features(self, features: torch.Tensor) -> torch.Tensor:
+        """The Inception Score's input, torch-fidelity's `logits_unbiased` (its fc layer without the bias), from the
+        pool features: no second pass over the images."""
+        return features @ self.inception.fc.weight.T
+
 
 def load_inception(weights_path: str) -> InceptionFeatureExtractor:
     """The extractor with the weights at `weights_path`; one-line ConfigError when the file is unusable."""

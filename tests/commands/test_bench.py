@@ -54,7 +54,7 @@ def test_bench_writes_a_table_with_mean_and_std_per_technique(toy_bench):
         finals = [float(r["final toy/frechet_xy"]) for r in rows if r["technique"] == technique]
         assert cells[1] == "2" and mean == pytest.approx(np.mean(finals), rel=1e-3)
         assert std == pytest.approx(np.std(finals, ddof=1), rel=0.05, abs=1e-3)
-        kimg = float(cells[-4].split(" ± ")[0])
+        kimg = float(cells[header.index("kimg")].split(" ± ")[0])
         n_critic = 5 if technique == "wgan_gp" else 1
         assert kimg == pytest.approx(20 * n_critic * 256 / 1000)  # 20 G steps x n_critic batches of 256
 

@@ -1,15 +1,18 @@
-"""FID/KID through training, `lightning-gans evaluate` on 1 and 2 processes, and the real-statistics cache,
-with the domain classifier trained on the tests' own small data."""
+"""FID/KID, precision/recall through training, `lightning-gans evaluate` on 1 and 2 processes, the bench's
+real-data row, and the real-statistics cache, with the domain classifier trained on the tests' own small data."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 from conftest import REPO
 
+from lightning_gans.commands.bench import real_data_reference
 from lightning_gans.commands.evaluate import evaluate
 from lightning_gans.commands.main import main
 from lightning_gans.metrics import reference
@@ -32,7 +35,7 @@ def trained_run(fashion_root, tmp_path_factory):
     del os.environ["LIGHTNING_GANS_CACHE"]
 
 
-def test_training_logs_fid_kid_and_class_coverage(trained_run):
+def test_training_logs_fid_kid_precision_recall_and_class_coverage(trained_run):
     run, _ = trained_run
     with open(run / "metrics.csv") as f:
         rows = [r for r in csv.DictReader(f) if r.get(f"fid/{PROTOCOL}")]
@@ -40,6 +43,7 @@ def test_training_logs_fid_kid_and_class_coverage(trained_run):
     for row in rows:
         assert float(row[f"fid/{PROTOCOL}"]) > 0
         assert row[f"kid/{PROTOCOL}"] and 1 <= float(row["classes/covered_lenet-fmnist_101"]) <= 10
+        assert_shares(row, 101)
 
 
 def test_evaluate_gives_the_same_fid_on_one_and_two_processes_and_as_in_training(trained_run):
@@ -52,14 +56,34 @@ def test_evaluate_gives_the_same_fid_on_one_and_two_processes_and_as_in_training
         capture_output=True, text=True, timeout=600, env={**os.environ, "LIGHTNING_GANS_CACHE": str(cache)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("fid/", "kid/", "classes/")))
+    metric_lines = [line for line in result.stdout.splitlines()
+                    if line.startswith(("fid/", "kid/", "precision/", "recall/", "classes/"))]
+    printed = dict(line.split() for line in metric_lines)
     assert float(printed[f"fid/{PROTOCOL}"]) == pytest.approx(single[f"fid/{PROTOCOL}"], rel=1e-6)
     assert float(printed[f"kid/{PROTOCOL}"]) == pytest.approx(single[f"kid/{PROTOCOL}"], rel=1e-5, abs=1e-6)
     assert float(printed["classes/covered_lenet-fmnist_101"]) == single["classes/covered_lenet-fmnist_101"]
+    for metric in ("precision", "recall"):  # computed on the same gathered fakes
+        assert float(printed[f"{metric}/{PROTOCOL}"]) == single[f"{metric}/{PROTOCOL}"]
     with open(run / "metrics.csv") as f:
         logged = [float(r[f"fid/{PROTOCOL}"]) for r in csv.DictReader(f) if r.get(f"fid/{PROTOCOL}")][-1]
     assert single[f"fid/{PROTOCOL}"] == pytest.approx(logged, rel=1e-6)
     assert (run / "metrics.json").is_file()
+
+
+def assert_shares(metrics, num_fakes, num_reals=64):
+    """Precision is a share of the fakes, recall a share of the real features (the 64 test images here)."""
+    for metric, n in (("precision", num_fakes), ("recall", num_reals)):
+        count = float(metrics[f"{metric}/{PROTOCOL}"]) * n
+        assert 0 <= count <= n and count == pytest.approx(round(count), abs=1e-4)
+
+
+def test_the_bench_real_data_row_scores_held_out_images_under_the_runs_protocol(trained_run, tmp_path):
+    run, _ = trained_run
+    reference = real_data_reference(tmp_path, SimpleNamespace(run_dir=run))
+    assert reference["images"] == "101 fashion_mnist train images"  # the split the test-split reference leaves out
+    assert float(reference[f"fid/{PROTOCOL}"]) > 0 and "classes/covered_lenet-fmnist_101" in reference
+    assert_shares(reference, 101)
+    assert json.loads((tmp_path / "reference.json").read_text()) == reference
 
 
 def test_a_rank_without_samples_does_not_break_compute(trained_run):

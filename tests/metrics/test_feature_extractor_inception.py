@@ -70,6 +70,15 @@ def test_extractor_gives_2048_float_features_for_grey_and_rgb(extractor):
     torch.testing.assert_close(grey_features, rgb_features)  # grey is repeated to RGB
 
 
+def test_inception_score_logits_come_from_the_pool_features_as_torch_fidelity_computes_them(extractor, random_weights):
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    both = FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"],
+                                       feature_extractor_weights_path=random_weights)
+    with torch.no_grad():
+        features, logits = both(to_uint8(images))
+        torch.testing.assert_close(extractor.logits_from_features(extractor(images)), logits)
+
+
 def test_weights_hash_is_the_files_sha256(extractor, random_weights):
     with open(random_weights, "rb") as file:
         assert extractor.weights_hash == hashlib.sha256(file.read()).hexdigest()[:16]

@@ -1,0 +1,63 @@
+"""results.md of an image bench from synthetic runs (no training): precision/recall columns, ties within seed
+noise, the real-data row and FID as a ratio to it."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from lightning_gans.commands.bench import PRESETS, real_data_reference
+from lightning_gans.commands.bench_report import seed_noise_ranks, write_table
+
+PROTOCOL = "lenet-fmnist_2k_train"
+KEYS = [(f"fid/{PROTOCOL}", "min"), (f"kid/{PROTOCOL}", "min"), (f"precision/{PROTOCOL}", "max"),
+        (f"recall/{PROTOCOL}", "max")]
+FIDS = {"a": [10.0, 12.0], "b": [11.5, 13.5], "c": [30.0, 31.0]}  # a and b overlap (11 ± 1.4, 12.5 ± 1.4); c apart
+REFERENCE = {"images": "2,000 fashion_mnist test images", "fid/lenet-fmnist_2k_train": 2.5,
+             "kid/lenet-fmnist_2k_train": 0.001, "kid_std/lenet-fmnist_2k_train": 0.0001,
+             "precision/lenet-fmnist_2k_train": 0.75, "recall/lenet-fmnist_2k_train": 0.7}
+
+
+def synthetic_run(technique, seed, fid):
+    row = {"technique": technique, "seed": seed, f"final fid/{PROTOCOL}": fid, f"best fid/{PROTOCOL}": fid - 1,
+           f"final kid/{PROTOCOL}": fid / 1000, f"final precision/{PROTOCOL}": 0.5, f"final recall/{PROTOCOL}": 0.4,
+           "kimg": 19.2, "wall_time_s": 100.0, "img_per_s": 190.0, "peak_rss_mb": 900.0}
+    return SimpleNamespace(keys=KEYS, summary=lambda: row)
+
+
+@pytest.fixture
+def results_md(tmp_path):
+    runs = [synthetic_run(t, seed, fid) for t, fids in FIDS.items() for seed, fid in enumerate(fids)]
+    write_table(tmp_path, "fmnist-cpu", PRESETS["fmnist-cpu"], runs, [], 1, REFERENCE)
+    table = [line for line in (tmp_path / "results.md").read_text().splitlines() if line.startswith("| ")]
+    header, *rows = ([cell.strip() for cell in line.strip("|").split("|")] for line in table)
+    return header, {row[0]: dict(zip(header, row)) for row in rows}, (tmp_path / "results.md").read_text()
+
+
+def test_image_presets_report_precision_and_recall():
+    for name in ("fmnist-cpu", "cifar10"):
+        assert [key for key, _ in PRESETS[name].metrics] == ["fid/", "kid/", "precision/", "recall/"]
+        assert dict(PRESETS[name].metrics)["precision/"] == dict(PRESETS[name].metrics)["recall/"] == "max"
+
+
+def test_overlapping_intervals_share_a_rank_and_separate_ones_do_not():
+    assert seed_noise_ranks([(10, 1), (11.5, 0.5), (20, 1)]) == ["1=", "1=", "3"]  # |10 - 11.5| <= 1 + 0.5
+    assert seed_noise_ranks([(10, 0.5), (11.5, 0.5), (20, 1)]) == ["1", "2", "3"]
+    assert seed_noise_ranks([(10, 0), (10, 0), (10, 1), (13, 1)]) == ["1=", "1=", "1=", "4"]
+
+
+def test_table_has_the_real_data_row_ratio_and_ties(results_md):
+    header, rows, text = results_md
+    assert header[-1] == "rank" and f"final precision/{PROTOCOL}" in header and f"final recall/{PROTOCOL}" in header
+    assert list(rows) == ["a", "b", "c", "real data"]
+    assert [rows[t]["rank"] for t in "abc"] == ["1=", "1=", "3"]
+    assert rows["a"]["final fid / real"] == "4.4 ± 0.57"  # (10 / 2.5, 12 / 2.5): 4.4 ± 0.566
+    assert rows["c"]["final fid / real"] == "12.2 ± 0.28"
+    real = rows["real data"]
+    assert real[f"final fid/{PROTOCOL}"] == "2.5" and real[f"final precision/{PROTOCOL}"] == "0.75"
+    assert real["final fid / real"] == "1" and real["kimg"] == real["rank"] == "—"
+    assert "2,000 fashion_mnist test images" in text and "overlaps" in text
+
+
+def test_the_real_data_row_is_computed_once_per_bench(tmp_path):
+    (tmp_path / "reference.json").write_text('{"images": "x", "fid/p": 1.0}')
+    assert real_data_reference(tmp_path, run=None) == {"images": "x", "fid/p": 1.0}
