@@ -21,10 +21,10 @@ def read_idx(path: Path) -> torch.Tensor:
         if raw[:2] == b"\x1f\x8b":  # gzip's magic number
             raw = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as error:
-        raise ConfigError(f"cannot read IDX file {path} ({first_line(error)})", f"replace it with an intact copy") from error
+        raise ConfigError(f"cannot read IDX file {path} ({first_line(error)})", "replace it with an intact copy") from error
 
     def corrupt(problem: str) -> ConfigError:
-        return ConfigError(f"{path} is not a valid IDX file ({problem})", f"replace it with an intact copy")
+        return ConfigError(f"{path} is not a valid IDX file ({problem})", "replace it with an intact copy")
 
     # Header: two zero bytes, a type code, the number of dimensions, then each dimension as a big-endian uint32.
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in IDX_DTYPES:

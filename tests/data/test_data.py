@@ -10,13 +10,15 @@ from conftest import write_fashion_mnist, write_idx
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from lightning_gans.data import sources, stream, toy
 from lightning_gans.data import (
     ImageDataModule,
     InfiniteBatchStream,
     Toy2DDataModule,
     load_images,
     load_labels,
+    sources,
+    stream,
+    toy,
 )
 from lightning_gans.data.idx import read_idx
 from lightning_gans.errors import ConfigError
