@@ -144,7 +144,7 @@ def throughput_table(args):
     print("|" + " --- |" * (len(SETTINGS) + 4))
     for (technique, precision), columns in results.items():
         means = {column: mean(values) for column, values in columns.items()}
-        print(f"| {technique} | {precision} | " + " | ".join(f"{value:.0f}" for value in means.values())
+        print(f"| {technique} | {precision} | " + " | ".join(f"{value:.1f}" for value in means.values())
               + f" | {means['Lightning fused'] / means['Lightning separate']:.2f}"
               + f" | {means['Lightning fused'] / means['plain fused']:.2f} |")
 
