@@ -14,13 +14,9 @@ import platform
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import torch
+from PIL import Image
 
 
 def read_csv(path: Path) -> list[dict[str, float]]:
@@ -196,9 +192,20 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     (bench_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, imported when a plot is drawn (not when the bench starts)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_curves(bench_dir: Path, runs: list[RunMetrics], x_axis: str, filename: str) -> None:
     """One line per technique: the rank metric's mean over seeds at each evaluation step, band = min..max."""
     key = runs[0].keys[0][0]
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     by_technique = defaultdict(list)
     for run in runs:
@@ -227,6 +234,7 @@ def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
     for run in sorted(runs, key=lambda r: r.seed):
         first_seed.setdefault(run.technique, run)
     techniques = sorted(first_seed)
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(techniques), figsize=(3.2 * len(techniques), 3.8), squeeze=False,
                                 layout="constrained")
     for ax, technique in zip(axes[0], techniques):

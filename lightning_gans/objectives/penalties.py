@@ -3,6 +3,10 @@
 The penalties return unweighted means that keep their graph (create_graph=True), so the techniques can weight
 them and backpropagate into D's parameters. Input gradients are taken of the float32 sum of D's scores, which
 keeps them accurate under autocast; since no critic mixes samples, row i of that gradient is grad D(x_i).
+
+Each penalty runs D itself (`gradient_penalty(critic, real, fake)`), or takes its gradient from scores the caller
+computed (`..._from_scores(scores, points)`): a training step can then score real, fake and penalty points in one
+forward pass of D and the penalty's double backward reuses that pass (StyleGAN2's "Dboth" phase).
 """
 
 import torch
@@ -14,6 +18,13 @@ def _input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool) -> 
     """(N, prod(sample shape)) float32: row i is grad_x D(x_i), the gradient of sum_j D(x_j) w.r.t. x_i."""
     x = x.detach().requires_grad_(True)
     (gradients,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=create_graph)
+    return gradients.flatten(1).float()
+
+
+def _score_gradients(scores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """(N, prod(sample shape)) float32, with graph: row i is grad_x D(x_i), from D's `scores` of `x`, where `x`
+    required grad in that forward (it may have been part of a larger concatenated batch)."""
+    (gradients,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
     return gradients.flatten(1).float()
 
 
@@ -29,7 +40,18 @@ def gradient_penalty(
     """WGAN-GP (Gulrajani et al. 2017): mean over x_hat = a real + (1 - a) fake, a ~ U[0, 1] per sample, of
     (||grad D(x_hat)||_2 - 1)^2, or with `one_sided` (Petzka et al. 2018) of max(0, ||grad D(x_hat)||_2 - 1)^2.
     a is drawn with torch.rand on real's device and dtype; real and fake are detached."""
-    excess = _input_gradients(critic, random_interpolates(real, fake), create_graph=True).norm(dim=1) - 1
+    return _norm_excess(_input_gradients(critic, random_interpolates(real, fake), create_graph=True), one_sided)
+
+
+def gradient_penalty_from_scores(
+    scores: torch.Tensor, interpolates: torch.Tensor, one_sided: bool = False
+) -> torch.Tensor:
+    """`gradient_penalty` at given `interpolates` (which required grad) from D's `scores` of them."""
+    return _norm_excess(_score_gradients(scores, interpolates), one_sided)
+
+
+def _norm_excess(gradients: torch.Tensor, one_sided: bool) -> torch.Tensor:
+    excess = gradients.norm(dim=1) - 1
     if one_sided:
         excess = F.relu(excess)
     return excess.pow(2).mean()
@@ -38,6 +60,11 @@ def gradient_penalty(
 def r1_penalty(critic: nn.Module, real: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): mean over real samples x of ||grad D(x)||_2^2."""
     return _input_gradients(critic, real, create_graph=True).pow(2).sum(dim=1).mean()
+
+
+def r1_penalty_from_scores(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """R1 at `points` (R2 when they are fakes), which required grad, from D's `scores` of them."""
+    return _score_gradients(scores, points).pow(2).sum(dim=1).mean()
 
 
 def r2_penalty(critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:

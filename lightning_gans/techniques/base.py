@@ -5,9 +5,8 @@ extends `critic_loss` with its regularisers (and `after_critic_step` where the p
 Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G,
 the budget in generator steps and kimg, step logging, and the state a bit-exact resume needs.
 
-Batches come from an infinite stream positioned by `images_seen` (`data.stream.InfiniteBatchStream`; `on_fit_start`
-hands the position over), so one
-`training_step` is one critic step on one real batch.
+Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
+`on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
 """
 
 import copy
@@ -35,6 +34,9 @@ class GANTechnique(pl.LightningModule):
     `techniques.TECHNIQUES`)."""
 
     name = "gan"
+    # D scores every batch of a critic step (real, fake, penalty points) in one forward pass of their concatenation.
+    # Valid only when D treats samples independently; a subclass whose D mixes samples sets it False.
+    fused_critic = True
 
     def __init__(
         self,
@@ -118,7 +120,18 @@ class GANTechnique(pl.LightningModule):
     # ----------------------------------------------------------------------------------------- the loop
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it."""
-        real_scores, fake_scores = self.critic(real), self.critic(fake)
+        return self.adversarial_terms(*self.critic_scores(real, fake))
+
+    def critic_scores(self, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """D's scores of each batch. With `fused_critic`, from one forward pass over their concatenation: spectral
+        norm's power iteration then advances once per call instead of once per batch, and dropout draws one mask
+        over the whole concatenation. Otherwise one forward pass per batch."""
+        if not self.fused_critic:
+            return tuple(self.critic(batch) for batch in batches)
+        return self.critic(torch.cat(batches)).split([len(batch) for batch in batches])
+
+    def adversarial_terms(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
+        """`loss/d` of the adversarial loss on D's scores (and `critic/wasserstein` where it estimates one)."""
         self.on_critic_scores(real_scores, fake_scores)
         terms = {"loss/d": self.adversarial.discriminator(real_scores, fake_scores)}
         if self.adversarial.estimates_wasserstein:

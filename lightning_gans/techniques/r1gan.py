@@ -1,7 +1,7 @@
 """GAN with R1 regularisation (Mescheder et al. 2018), optional R2 and lazy regularisation."""
 
 from lightning_gans.errors import require
-from lightning_gans.objectives.penalties import r1_penalty, r2_penalty
+from lightning_gans.objectives.penalties import r1_penalty_from_scores
 from lightning_gans.techniques.base import GANTechnique
 
 
@@ -38,13 +38,15 @@ class R1GAN(GANTechnique):
         super().__init__(loss=loss, lr_g=lr_g, lr_d=lr_d, betas=betas, n_critic=n_critic, **kwargs)
 
     def critic_loss(self, real, fake):
-        terms = super().critic_loss(real, fake)
         hp = self.hparams
-        if self.d_step % hp.regularization_interval:
-            return terms
-        for key, gamma, penalty, points in (("penalty/r1", hp.r1_gamma, r1_penalty, real),
-                                            ("penalty/r2", hp.r2_gamma, r2_penalty, fake)):
-            if gamma > 0:
-                terms[key] = penalty(self.critic, points)
+        due = self.d_step % hp.regularization_interval == 0
+        real = real.detach().requires_grad_(due and hp.r1_gamma > 0)  # the penalties' gradients come from the
+        fake = fake.detach().requires_grad_(due and hp.r2_gamma > 0)  # loss's own forward pass of D
+        real_scores, fake_scores = self.critic_scores(real, fake)
+        terms = self.adversarial_terms(real_scores, fake_scores)
+        for key, gamma, points, scores in (("penalty/r1", hp.r1_gamma, real, real_scores),
+                                           ("penalty/r2", hp.r2_gamma, fake, fake_scores)):
+            if points.requires_grad:
+                terms[key] = r1_penalty_from_scores(scores, points)
                 terms["loss/d"] = terms["loss/d"] + gamma / 2 * hp.regularization_interval * terms[key]
         return terms

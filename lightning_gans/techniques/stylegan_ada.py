@@ -2,10 +2,11 @@
 Networks with Limited Data"), small enough for a laptop.
 
 The critic is `augment -> D`, so every image D sees is augmented with probability p: reals and fakes in the
-critic step, fakes in the generator step, and the reals of R1, whose gradient is taken w.r.t. the un-augmented
-image. Because G's loss goes through the same augmentations, they do not leak into the generated images as long
-as p stays below about 0.8. The ADA controller (`ada.py`) raises p when D overfits and lowers it otherwise.
-Losses as StyleGAN2: non-saturating logistic, lazy R1 every 16 critic steps; ADA's cifar preset at 32 px.
+critic step, fakes in the generator step; R1 takes its gradient, w.r.t. the un-augmented image, from the reals'
+forward pass of the loss (StyleGAN2's "Dboth"). Because G's loss goes through the same augmentations, they do not
+leak into the generated images as long as p stays below about 0.8. The ADA controller (`ada.py`) raises p when
+D overfits and lowers it otherwise. Losses as StyleGAN2: non-saturating logistic, lazy R1 every 16 critic steps;
+ADA's cifar preset at 32 px.
 """
 
 import torch
@@ -32,6 +33,7 @@ class AugmentedCritic(nn.Module):
 
 class StyleGANADA(R1GAN):
     name = "stylegan_ada"
+    fused_critic = False  # D's minibatch-stddev layer mixes the samples of a group: reals and fakes get separate passes
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """WGAN-GP (Gulrajani et al. 2017, algorithm 1), optionally with CT-GAN's consistency term (Wei et al. 2018)."""
 
 from lightning_gans.errors import require
-from lightning_gans.objectives.penalties import consistency_term, gradient_penalty
+from lightning_gans.objectives.penalties import consistency_term, gradient_penalty_from_scores, random_interpolates
 from lightning_gans.techniques.base import GANTechnique
 
 
@@ -46,9 +46,11 @@ class WGANGP(GANTechnique):
         )
 
     def critic_loss(self, real, fake):
-        terms = super().critic_loss(real, fake)
         hp = self.hparams
-        terms["penalty/gp"] = gradient_penalty(self.critic, real, fake, one_sided=hp.one_sided)
+        x_hat = random_interpolates(real, fake).requires_grad_(True)
+        real_scores, fake_scores, x_hat_scores = self.critic_scores(real, fake, x_hat)
+        terms = self.adversarial_terms(real_scores, fake_scores)
+        terms["penalty/gp"] = gradient_penalty_from_scores(x_hat_scores, x_hat, one_sided=hp.one_sided)
         terms["loss/d"] = terms["loss/d"] + hp.gp_weight * terms["penalty/gp"]
         if hp.consistency_weight > 0:
             terms["penalty/ct"] = consistency_term(self.critic, real, margin=hp.consistency_margin)

@@ -7,7 +7,6 @@ critic's contour map.
 from pathlib import Path
 
 import torch
-from matplotlib.figure import Figure
 from pytorch_lightning.loggers import WandbLogger
 from torch import nn
 from torchvision.utils import save_image
@@ -28,6 +27,8 @@ def save_critic_contour(path: Path, critic: nn.Module, real: torch.Tensor, fake:
     critic.eval()
     scores = critic(torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)).float().cpu()
     critic.train(was_training)
+    from matplotlib.figure import Figure  # imported when a toy picture is drawn (fit imports less at startup)
+
     figure = Figure(figsize=(5.6, 5), dpi=100, layout="constrained")  # the same pixel size every time
     ax = figure.add_subplot()
     contour = ax.contourf(grid_x.numpy(), grid_y.numpy(), scores.reshape(resolution, resolution).numpy(),

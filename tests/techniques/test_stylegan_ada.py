@@ -109,7 +109,8 @@ def test_every_path_into_d_is_augmented():
     assert not torch.allclose(g_loss, plain)
     real = torch.rand(8, 1, 32, 32) * 2 - 1
     terms = model.critic_loss(real, fake.detach())  # d_step 0: a lazy R1 step
-    assert "penalty/r1" in terms and len(seen) == 4  # real, fake, R1's real
+    assert "penalty/r1" in terms and len(seen) == 3  # real, fake; R1 from the reals' pass
+    assert seen[1].requires_grad and not seen[2].requires_grad  # R1 takes the reals' gradient from that pass
 
 
 @pytest.mark.parametrize("resolution", [32, 64])

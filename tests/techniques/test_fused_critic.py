@@ -1,0 +1,101 @@
+"""One forward pass of D per critic step (`fused_critic`): the same losses, penalties and critic gradients as one
+pass per batch, on given inputs. Spectral norm is compared in eval mode (power iteration frozen), dropout at p = 0."""
+
+import pytest
+import torch
+from torch import nn
+
+from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, StyleGANADA
+from lightning_gans.objectives.penalties import r1_penalty, r1_penalty_from_scores
+
+TOY = {"data_shape": (2,), "architecture": "mlp", "latent_dim": 2, "width": 16}
+IMAGES = {"data_shape": (1, 32, 32), "architecture": "cnn", "latent_dim": 8, "width": 8}
+
+GP, R1, R2, CT = "penalty/gp", "penalty/r1", "penalty/r2", "penalty/ct"
+CASES = {  # name: (technique, the penalty terms of the step)
+    "wgan": (lambda: WGAN(**TOY), set()),
+    "wgan cnn": (lambda: WGAN(**IMAGES), set()),
+    "wgan_gp": (lambda: WGANGP(**TOY), {GP}),
+    "wgan_gp cnn": (lambda: WGANGP(**IMAGES), {GP}),
+    "wgan_gp one_sided": (lambda: WGANGP(**TOY, one_sided=True), {GP}),
+    # CT-GAN's term keeps its own two passes; at dropout 0 (see `without_dropout`) they agree and a negative margin
+    # makes the term positive, so its value is still compared.
+    "wgan_gp consistency": (
+        lambda: WGANGP(**TOY, critic_dropout=0.5, consistency_weight=2.0, consistency_margin=-0.5), {GP, CT}),
+    "sngan": (lambda: SNGAN(**TOY), set()),
+    "sngan cnn": (lambda: SNGAN(**IMAGES), set()),
+    "r1gan": (lambda: R1GAN(**TOY), {R1}),
+    "r1gan cnn": (lambda: R1GAN(**IMAGES), {R1}),
+    "r1gan r2": (lambda: R1GAN(**TOY, r2_gamma=5.0), {R1, R2}),
+    "r1gan lazy, due": (lambda: R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4), {R1, R2}),
+    "r1gan lazy, not due": (lambda: R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4), set()),
+}
+
+
+def without_dropout(module: nn.Module) -> nn.Module:
+    for layer in module.modules():
+        if isinstance(layer, nn.Dropout):
+            layer.p = 0.0
+    return module
+
+
+def critic_step(model, real, fake, fused: bool):
+    """(terms, critic parameter gradients of loss/d, number of D forward passes) of one critic step."""
+    model.fused_critic = fused
+    model.critic.zero_grad(set_to_none=True)
+    calls = []
+    hook = model.critic.register_forward_hook(lambda module, inputs, output: calls.append(len(inputs[0])))
+    torch.manual_seed(5)  # the same interpolation weights on both paths
+    terms = model.critic_loss(real, fake)
+    hook.remove()
+    terms["loss/d"].backward()
+    return ({key: value.detach() for key, value in terms.items()},
+            [p.grad.clone() for p in model.critic.parameters()], calls)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_fused_critic_step_equals_one_pass_per_batch(case):
+    torch.manual_seed(0)
+    technique, penalties = CASES[case]
+    model = technique()
+    without_dropout(model.critic)
+    if isinstance(model, SNGAN):
+        model.critic.eval()  # power iteration frozen: fused, it advances once per step instead of once per batch
+    model.d_step = 5 if case.endswith("not due") else 4
+    shape = model.hparams.data_shape
+    real = torch.randn(6, *shape, generator=torch.Generator().manual_seed(1))
+    fake = torch.randn(6, *shape, generator=torch.Generator().manual_seed(2))
+
+    fused_terms, fused_gradients, fused_calls = critic_step(model, real, fake, fused=True)
+    separate_terms, separate_gradients, separate_calls = critic_step(model, real, fake, fused=False)
+
+    assert fused_terms.keys() == separate_terms.keys()
+    assert {key for key in fused_terms if key.startswith("penalty/")} == penalties
+    for key in fused_terms:
+        torch.testing.assert_close(fused_terms[key], separate_terms[key], rtol=1e-5, atol=1e-6, msg=key)
+    for fused_gradient, separate_gradient in zip(fused_gradients, separate_gradients):
+        torch.testing.assert_close(fused_gradient, separate_gradient, rtol=1e-5, atol=1e-6)
+    assert any(g.abs().sum() > 0 for g in fused_gradients)
+    # One pass over every batch of the step (CT-GAN adds its own two passes of `features`, not hooked here).
+    batches = 3 if isinstance(model, WGANGP) else 2
+    assert fused_calls == [6 * batches] and separate_calls == [6] * batches
+
+
+def test_penalty_from_the_fused_pass_is_the_penalty_of_the_real_batch_alone():
+    """R1 at the reals, taken from D(cat(real, fake)): row i of the gradient is grad D(real_i) only."""
+    torch.manual_seed(0)
+    critic = R1GAN(**TOY).critic
+    real = torch.randn(6, 2).requires_grad_(True)
+    fake = torch.randn(6, 2)
+    real_scores, _ = critic(torch.cat([real, fake])).split([6, 6])
+    torch.testing.assert_close(r1_penalty_from_scores(real_scores, real), r1_penalty(critic, real))
+
+
+def test_stylegan_ada_scores_reals_and_fakes_in_separate_passes():
+    """Its minibatch-stddev layer mixes the samples of a group, so a concatenated batch would change the scores."""
+    torch.manual_seed(0)
+    model = StyleGANADA(data_shape=(1, 16, 16), latent_dim=8, width=8)
+    sizes = []
+    model.critic.register_forward_hook(lambda module, inputs, output: sizes.append(len(inputs[0])))
+    model.critic_loss(torch.randn(4, 1, 16, 16), torch.randn(4, 1, 16, 16))
+    assert StyleGANADA.fused_critic is False and sizes == [4, 4]
