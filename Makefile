@@ -28,11 +28,13 @@ EVALUATOR := $${LIGHTNING_GANS_CACHE:-$$HOME/.cache/lightning_gans}/evaluators/c
 evaluator: setup
 	@test -f "$(EVALUATOR)" || $(BIN)/lightning-gans train-evaluator --dataset fashion_mnist
 
-# Lint, the layer contract (pyproject.toml's importlinter), then the suite.
+# Lint, the layer contract (pyproject.toml's importlinter), then the suite on two workers, a test file each at a time
+# (so module fixtures train once per file).
+TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check lightning_gans tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 train-wgan: evaluator
 	$(BIN)/lightning-gans fit --config experiments/wgan.yaml $(ARGS)
