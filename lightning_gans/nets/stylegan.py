@@ -200,9 +200,9 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
     return torch.cat([x, y], dim=1)
 
 
-class StyleDiscriminator(nn.Module):
-    """D(x): raw scores (N,) from the residual discriminator; `mbstd_group_size` is minibatch_stddev's group
-    (StyleGAN2: 4; ADA's cifar preset: 32)."""
+class StyleCritic(nn.Module):
+    """D(x): raw scores (N,) from the residual critic (StyleGAN2's discriminator; named like `nets.Critic`, whose role it
+    has); `mbstd_group_size` is minibatch_stddev's group (StyleGAN2: 4; ADA's cifar preset: 32)."""
 
     def __init__(self, image_channels: int, resolution: int, width: int, mbstd_group_size: int = 4):
         super().__init__()
@@ -227,7 +227,7 @@ def channels_at(resolution: int, width: int) -> int:
 
 
 def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float, mapping_layers: int = 2,
-                   mbstd_group_size: int = 4) -> tuple[StyleGenerator, StyleDiscriminator]:
+                   mbstd_group_size: int = 4) -> tuple[StyleGenerator, StyleCritic]:
     """(G, D) at resolution R (a power of two >= 4) with base width w (default 128), `mapping_layers` (ADA's
     cifar preset: 2) and D's minibatch-stddev group `mbstd_group_size` (StyleGAN2: 4; ADA's cifar preset: 32)."""
     require(len(data_shape) == 3, "model.architecture", "stylegan", f"it needs images (C, H, W), not {data_shape}")
@@ -240,4 +240,4 @@ def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dro
             "use an integer >= 1 (cifar preset: 32; capped by the batch)")
     w = width or 128
     return (StyleGenerator(latent_dim, channels, height, w, mapping_layers),
-            StyleDiscriminator(channels, height, w, mbstd_group_size))
+            StyleCritic(channels, height, w, mbstd_group_size))

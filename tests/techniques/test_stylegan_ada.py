@@ -15,7 +15,7 @@ from test_training import fit
 from lightning_gans import StyleGANADA
 from lightning_gans.errors import ConfigError
 from lightning_gans.nets import stylegan
-from lightning_gans.nets.stylegan import StyleDiscriminator, build_stylegan, minibatch_stddev
+from lightning_gans.nets.stylegan import StyleCritic, build_stylegan, minibatch_stddev
 from lightning_gans.techniques.ada import AdaController
 
 CONFIG = "experiments/stylegan_ada.yaml"
@@ -78,8 +78,8 @@ def test_rv_heuristic_and_fixed_p():
 def test_p_follows_forced_critic_outputs_in_training(sign, fashion_root, tmp_path, monkeypatch):
     """D's scores forced to +1 (always 'real'): p rises by 0.064 every 4 D steps; forced to -1 it falls from 0.1
     and stays at 0."""
-    forward = StyleDiscriminator.forward
-    monkeypatch.setattr(StyleDiscriminator, "forward", lambda self, x: forward(self, x) * 0 + sign)
+    forward = StyleCritic.forward
+    monkeypatch.setattr(StyleCritic, "forward", lambda self, x: forward(self, x) * 0 + sign)
     fit(CONFIG, tmp_path, "forced", *small(fashion_root, "--model.max_g_steps", "12", "--model.augment_p", "0.1"))
     ada, images_seen = ada_state(tmp_path / "stylegan_ada" / "forced" / "checkpoints" / "last.ckpt")
     assert images_seen == 12 * 16

@@ -6,7 +6,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from lightning_gans import WGANGP
-from lightning_gans.nets.stylegan import StyleDiscriminator
+from lightning_gans.nets.stylegan import StyleCritic
 from lightning_gans.training.diagnostics import layer_singular_values, learning_rates
 
 
@@ -63,7 +63,7 @@ def test_singular_values_of_spectral_normed_layers_are_those_of_the_effective_we
 
 def test_singular_values_of_equalized_lr_layers_are_those_of_the_weight_they_apply():
     torch.manual_seed(0)
-    critic = StyleDiscriminator(image_channels=1, resolution=8, width=4)
+    critic = StyleCritic(image_channels=1, resolution=8, width=4)
     values = layer_singular_values(critic)
     layers = dict(critic.named_modules())
     assert sorted(values) == ["blocks.0.conv0", "blocks.0.conv1", "blocks.0.skip", "conv", "fc", "from_rgb", "out"]
