@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 from conftest import REPO, write_fashion_mnist
 
@@ -28,6 +29,28 @@ def test_the_layer_contract_holds_and_fails_when_a_floor_imports_upward(tmp_path
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "lightning_gans.objectives.losses -> lightning_gans.techniques" in result.stdout
+
+
+def test_no_module_of_the_package_imports_itself_through_others():
+    """No import circle: a depth-first walk of the module graph (imports inside functions included) finds no edge
+    back to a module on its own path."""
+    graph = grimp.build_graph("lightning_gans")
+    imports = {module: graph.find_modules_directly_imported_by(module) for module in graph.modules}
+    state, circles = {}, []
+
+    def walk(module, path):
+        state[module] = "on path"
+        for imported in imports.get(module, ()):
+            if state.get(imported) == "on path":
+                circles.append(path[path.index(imported):] + [imported])
+            elif imported not in state:
+                walk(imported, path + [imported])
+        state[module] = "done"
+
+    for module in sorted(imports):
+        if module not in state:
+            walk(module, [module])
+    assert circles == []
 
 
 @pytest.fixture(scope="module")
