@@ -8,6 +8,7 @@ A new run never writes into an existing directory; `--ckpt_path last --run_name 
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +40,8 @@ class GANCLI(LightningCLI):
             subclass_mode_data=True,
             # GANCheckpoint counts G steps; evaluation callbacks run on G steps.
             trainer_defaults={"max_epochs": -1, "enable_checkpointing": False},
-            parser_kwargs={"exit_on_error": False, "fit": {"exit_on_error": False}},
+            parser_kwargs={"exit_on_error": False, "prog": "lightning-gans",
+                           "fit": {"exit_on_error": False, "prog": "lightning-gans fit"}},
             auto_configure_optimizers=False,
             args=resolve_config_args(args),
             run=run,
@@ -143,3 +145,10 @@ class GANCLI(LightningCLI):
             self.datamodule.prepare_data()
             self.run_directory.mkdir(parents=True, exist_ok=True)
             os.environ[RUN_DIR_ENV] = str(self.run_directory)
+
+
+def main(argv: list[str]) -> None:
+    """`lightning-gans fit ARGS`."""
+    # GANCLI gets the command line as `args` (built-in config names resolved): not a mistake to warn about
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    GANCLI(args=["fit", *argv])

@@ -34,11 +34,16 @@ class GANCheckpoint(EveryNGeneratorSteps):
         self.save(trainer, f"g{step:07d}.ckpt" if periodic else None)
 
     # Pre-emption: Lightning turns SIGTERM into a SIGTERMException at the next step boundary (on every rank
-    # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint.
+    # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint. The exception is tagged
+    # with the signal (`signum`), so the command exits 128 + signal: 130 for Ctrl+C, 143 for SIGTERM.
     def on_fit_start(self, trainer, pl_module):
-        self._previous_sigint = None
+        self._previous_sigint, self.stopped_by = None, signal.SIGTERM
         if threading.current_thread() is threading.main_thread():
-            self._previous_sigint = signal.signal(signal.SIGINT, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+            self._previous_sigint = signal.signal(signal.SIGINT, self.on_sigint)
+
+    def on_sigint(self, signum, frame):
+        self.stopped_by = signal.SIGINT
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def on_fit_end(self, trainer, pl_module):
         self.restore_sigint()
@@ -46,10 +51,12 @@ class GANCheckpoint(EveryNGeneratorSteps):
     def on_exception(self, trainer, pl_module, exception):
         self.restore_sigint()
         if isinstance(exception, SIGTERMException):
+            exception.signum = self.stopped_by
             path = self.save(trainer, None)
             if trainer.is_global_zero:
-                print(f"lightning-gans: stopped by a signal at generator step {pl_module.g_step}; resume from {path} "
-                      "with --ckpt_path", file=sys.stderr)
+                name = "Ctrl+C" if self.stopped_by == signal.SIGINT else "SIGTERM"
+                print(f"lightning-gans: stopped by a signal ({name}) at generator step {pl_module.g_step}; resume from "
+                      f"{path} with --ckpt_path, or --resume auto", file=sys.stderr)
 
     def restore_sigint(self):
         if getattr(self, "_previous_sigint", None) is not None:
