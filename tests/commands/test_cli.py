@@ -42,7 +42,7 @@ def test_an_unknown_command_is_one_line_and_exit_2():
                              "bench, train-evaluator (see lightning-gans --help)\n")
 
 
-@pytest.mark.parametrize("command, expected", [("evaluate", "--ckpt_path"),
+@pytest.mark.parametrize("command, expected", [("evaluate", "--ckpt_path"), ("generate", "--num_samples"),
                                                ("bench", "[-- fit overrides]"), ("train-evaluator", "--dataset")])
 def test_every_plain_command_has_a_help_text(command, expected, capsys):
     with pytest.raises(SystemExit) as exit_info:
