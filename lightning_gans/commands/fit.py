@@ -39,7 +39,7 @@ class GANCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             # GANCheckpoint counts G steps; evaluation callbacks run on G steps.
-            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False},
+            trainer_defaults={"max_epochs": -1},
             parser_kwargs={"exit_on_error": False, "prog": "lightning-gans",
                            "fit": {"exit_on_error": False, "prog": "lightning-gans fit"}},
             auto_configure_optimizers=False,
