@@ -21,8 +21,8 @@ def log_metrics(trainer, pl_module, metrics: dict[str, float]) -> None:
 class FIDCallback(KeepsBestCheckpoint):
     """FID and KID (and class coverage when the extractor is a classifier) every `every_n_g_steps` generator
     steps and at the end of training, from the EMA generator; `checkpoints/best.ckpt` holds the lowest FID.
-    Under DDP every rank generates its share of the
-    `num_samples` fakes, updates its metric states, and calls compute; rank 0's loggers write the result.
+    Under DDP every rank generates its share of the `num_samples` fakes, updates its metric states, and calls
+    compute; rank 0's loggers write the result.
 
     Args:
         extractor: a name from `metrics.FEATURE_EXTRACTORS` (inception, lenet-fmnist, ...); null
