@@ -67,6 +67,9 @@ class GANCLI(LightningCLI):
         parser.add_argument("--resume", type=Optional[Literal["auto"]], default=None,
                             help="auto: resume <runs_root>/<technique>/<run_name> from its last.ckpt when it exists, "
                                  "else start it; a run that finished its budget exits 0")
+        parser.add_argument("--init_from", type=Optional[str], default=None,
+                            help="fine-tune: a checkpoint whose G, D and EMA weights start this new run (its counters "
+                                 "and optimizer states are not taken)")
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(FIDCallback, "fid")
@@ -76,6 +79,10 @@ class GANCLI(LightningCLI):
     def parse_arguments(self, parser, args):
         super().parse_arguments(parser, args)
         config = self.config[self.config.subcommand]
+        if config.get("init_from"):
+            if config.get("ckpt_path") or config.get("resume"):
+                raise ConfigError("--init_from starts a new run", "drop --ckpt_path/--resume, or drop --init_from")
+            check_checkpoint(config.init_from)
         if config.get("resume") == "auto":
             self.resolve_auto_resume(config)
         if config.get("ckpt_path"):
@@ -174,6 +181,12 @@ class GANCLI(LightningCLI):
         if ckpt_path:
             check_checkpoint_fits(ckpt_path, self.model)
             self.exit_if_complete(ckpt_path)
+        init_from = self.config[self.subcommand].get("init_from")
+        if init_from:  # new counters and optimizers: only the networks' weights are taken
+            self.model.load_state_dict(check_checkpoint_fits(init_from, self.model, fix=(
+                "configure the networks (model.architecture, width, latent_dim, data) as in the checkpoint's run")))
+            if is_launching_process():
+                print(f"lightning-gans: G, D and EMA weights from {init_from}")
         # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
         if is_launching_process():
             self.model.connect_data(self.datamodule)

@@ -135,10 +135,12 @@ def check_checkpoint(path: str) -> None:
         raise ConfigError(f"checkpoint {path} was not written by lightning-gans", "pass a checkpoint of a lightning-gans run")
 
 
-def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
-    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s."""
+def check_checkpoint_fits(path: str, model: torch.nn.Module,
+                          fix: str = "resume with --config <run directory>/config.yaml") -> dict:
+    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s; return
+    the checkpoint's state_dict."""
     saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
     expected = model.state_dict()
     if {k: v.shape for k, v in saved.items()} != {k: v.shape for k, v in expected.items()}:
-        raise ConfigError(f"checkpoint {path} holds other networks than the configuration builds",
-                          "resume with --config <run directory>/config.yaml")
+        raise ConfigError(f"checkpoint {path} holds other networks than the configuration builds", fix)
+    return saved
