@@ -7,6 +7,7 @@ A new run never writes into an existing directory; `--ckpt_path last --run_name 
 `--config` takes a file or the name of a built-in config (`configs.py`).
 """
 
+import logging
 import os
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 import torch
+from jsonargparse import ActionYesNo
 from pytorch_lightning.cli import LightningCLI
 
 from lightning_gans.commands.configs import resolve_config_args
@@ -67,6 +69,8 @@ class GANCLI(LightningCLI):
         parser.add_argument("--resume", type=Optional[Literal["auto"]], default=None,
                             help="auto: resume <runs_root>/<technique>/<run_name> from its last.ckpt when it exists, "
                                  "else start it; a run that finished its budget exits 0")
+        parser.add_argument("--verbose", action=ActionYesNo, default=False,
+                            help="show Lightning's info messages (hardware, seeds, restoring, tips)")
         parser.add_argument("--init_from", type=Optional[str], default=None,
                             help="fine-tune: a checkpoint whose G, D and EMA weights start this new run (its counters "
                                  "and optimizer states are not taken)")
@@ -79,6 +83,10 @@ class GANCLI(LightningCLI):
     def parse_arguments(self, parser, args):
         super().parse_arguments(parser, args)
         config = self.config[self.config.subcommand]
+        for name in ("pytorch_lightning", "lightning_fabric"):  # quiet by default; errors and warnings still show
+            logging.getLogger(name).setLevel(logging.INFO if config.verbose else logging.WARNING)
+        if not config.verbose:  # Lightning's own call into torch's pytree, not something a user can act on
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
         if config.get("init_from"):
             if config.get("ckpt_path") or config.get("resume"):
                 raise ConfigError("--init_from starts a new run", "drop --ckpt_path/--resume, or drop --init_from")

@@ -20,7 +20,7 @@ def write_checkpoint(trainer, path: Path, link_as: str | None = None) -> None:
     """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename, so a crash
     mid-write never replaces a good file; `link_as` names a second link to the same file in its directory."""
     tmp = path.with_suffix(".ckpt.tmp")
-    trainer.save_checkpoint(tmp)
+    trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimizers and callbacks resume too
     if trainer.is_global_zero:
         if link_as:
             (path.parent / link_as).unlink(missing_ok=True)

@@ -64,3 +64,20 @@ def test_model_help_prints_the_keys_of_the_technique(technique, own_key, capsys)
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
     assert own_key in out and "--model.max_g_steps" in out and "--model.ema_decay" in out
+
+
+def test_fit_is_quiet_by_default_and_verbose_brings_lightnings_messages_back(tmp_path):
+    def fit(*extra):
+        command = [sys.executable, "-W", "always::DeprecationWarning", "-m", "lightning_gans.commands.main", "fit",
+                   "--config", "toy/sngan", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary",
+                   "false", "--model.width", "8", "--model.max_g_steps", "2", "--logger", "none", "--runs_root",
+                   str(tmp_path), *extra]
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout + result.stderr
+
+    quiet = fit("--run_name", "quiet")
+    for noise in ("Tip:", "litlogger", "weights_only", "GPU available", "Seed set", "deprecated", "Deprecation"):
+        assert noise not in quiet, quiet
+    verbose = fit("--run_name", "verbose", "--verbose")
+    assert "GPU available" in verbose and "Tip:" in verbose
