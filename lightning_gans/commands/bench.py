@@ -225,7 +225,12 @@ def is_image_preset(preset: Preset) -> bool:
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     split = argv.index("--") if "--" in argv else len(argv)
-    parser = OneLineParser(prog="lightning-gans bench", description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(
+        prog="lightning-gans bench", description=__doc__.split("\n\n")[0],
+        usage="lightning-gans bench [--preset P] [--seeds N] [--techniques a,b] [--name NAME] [--results_root DIR] "
+              "[--parallel N] [-- fit overrides]",
+        epilog="Everything after `--` is passed to every run's `lightning-gans fit`, e.g. "
+               "`lightning-gans bench --preset toy -- --model.max_g_steps 200`.")
     parser.add_argument("--preset", default="toy", help=f"one of {', '.join(PRESETS)}")
     parser.add_argument("--seeds", type=int, default=2, help="number of seeds per technique: 0 .. N-1")
     parser.add_argument("--techniques", default=None, help="comma-separated technique names (default: all)")

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from lightning_gans.errors import ConfigError
+
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
@@ -30,3 +32,11 @@ def resolve_config_args(args: Optional[list[str]]) -> list[str]:
         elif arg.startswith("--config="):
             args[i] = "--config=" + resolve_config(arg.split("=", 1)[1])
     return args
+
+
+def require_config(args: list[str]) -> None:
+    """`fit` needs `--config` (a file or a built-in config), unless it only asks for help."""
+    asks_help = any(arg in ("-h", "--help") or arg.split("=")[0].endswith(".help") or arg.startswith("--print_config")
+                    for arg in args)
+    if not asks_help and not any(arg == "--config" or arg.startswith("--config=") for arg in args):
+        raise ConfigError("fit needs --config", f"pass a config file or a built-in config: {', '.join(builtin_configs())}")

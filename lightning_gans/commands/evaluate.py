@@ -1,4 +1,4 @@
-"""`lightning-gans evaluate --ckpt_path PATH [--devices N] [--num_samples K] [--extractor NAME]`.
+"""`lightning-gans evaluate --ckpt_path PATH|best|last [--run_dir DIR] [--devices N] [--num_samples K] [--extractor NAME]`.
 
 Scores a checkpoint with its run's protocol: FID/KID (and class coverage) with the `fid` section of the run's
 config.yaml for image runs, the toy metrics with its `toy_metrics` section for 2-D runs (`--num_samples` and
@@ -40,6 +40,22 @@ def run_config(ckpt_path: str) -> tuple[Path, dict]:
     return run_dir, yaml.safe_load(config_path.read_text())
 
 
+def resolve_ckpt_path(ckpt_path: str, run_dir: Optional[str]) -> str:
+    """`best` and `last` name `<run_dir>/checkpoints/best.ckpt` and `last.ckpt`; any other value is a path."""
+    if ckpt_path not in ("best", "last"):
+        require(run_dir is None, "--run_dir", run_dir, "give either --ckpt_path FILE or --ckpt_path best|last --run_dir DIR")
+        return ckpt_path
+    if run_dir is None:
+        raise ConfigError(f"--ckpt_path {ckpt_path} needs the run", "add --run_dir runs/<technique>/<run_name>")
+    return str(Path(run_dir) / "checkpoints" / f"{ckpt_path}.ckpt")
+
+
+def load_technique(ckpt_path: str, config: dict):
+    """The technique of a checkpoint, on the CPU, built by the class its run's config.yaml names."""
+    return import_class(config["model"]["class_path"]).load_from_checkpoint(ckpt_path, map_location="cpu",
+                                                                            weights_only=True)
+
+
 def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None, extractor: Optional[str] = None,
              accelerator: str = "auto") -> dict[str, float]:
     check_checkpoint(ckpt_path)
@@ -54,8 +70,7 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
 
     fabric = Fabric(accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto")
     fabric.launch()
-    model = import_class(config["model"]["class_path"]).load_from_checkpoint(ckpt_path, map_location="cpu",
-                                                                             weights_only=True).to(fabric.device)
+    model = load_technique(ckpt_path, config).to(fabric.device)
     latent_dim = model.hparams.latent_dim
     if is_toy:
         toy = config.get("toy_metrics") or {}
@@ -79,13 +94,15 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
 
 def main(argv: list[str]) -> None:
     parser = OneLineParser(prog="lightning-gans evaluate", description=__doc__.split("\n\n")[1].replace("\n", " "))
-    parser.add_argument("--ckpt_path", required=True, help="a checkpoint inside its run directory")
+    parser.add_argument("--ckpt_path", required=True, help="a checkpoint inside its run directory, or best or last")
+    parser.add_argument("--run_dir", help="the run of --ckpt_path best|last (runs/<technique>/<run_name>)")
     parser.add_argument("--devices", type=int, default=1, help="processes to share the samples (default: 1)")
     parser.add_argument("--num_samples", type=int, help="samples to score (default: the run's protocol)")
     parser.add_argument("--extractor", help="FID feature extractor of image runs (default: the run's fid.extractor)")
     parser.add_argument("--accelerator", default="auto", help="cpu, gpu or auto (default)")
     args = parser.parse_args(argv)
-    results = evaluate(args.ckpt_path, args.devices, args.num_samples, args.extractor, args.accelerator)
+    results = evaluate(resolve_ckpt_path(args.ckpt_path, args.run_dir), args.devices, args.num_samples, args.extractor,
+                       args.accelerator)
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         for name, value in results.items():
             print(f"{name} {value!r}")

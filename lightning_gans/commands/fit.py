@@ -2,15 +2,21 @@
 
 A run writes to `<runs_root>/<technique>/<run_name>/`: config.yaml, metrics.csv, checkpoints/, samples/, and
 the chosen logger's files (`--logger wandb|csv|tensorboard|none`, see `training.loggers`).
-A new run never writes into an existing directory; `--ckpt_path last --run_name NAME` resumes one.
+A new run never writes into an existing directory; `--ckpt_path last --run_name NAME` resumes one, and
+`--run_name NAME --resume auto` starts the run or resumes it, whichever applies (a requeued job's command).
 `--config` takes a file or the name of a built-in config (`configs.py`).
 """
 
+import logging
 import os
+import sys
 import time
+import warnings
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
+import torch
+from jsonargparse import ActionYesNo
 from pytorch_lightning.cli import LightningCLI
 
 from lightning_gans.commands.configs import resolve_config_args
@@ -38,8 +44,9 @@ class GANCLI(LightningCLI):
             subclass_mode_model=True,
             subclass_mode_data=True,
             # GANCheckpoint counts G steps; evaluation callbacks run on G steps.
-            trainer_defaults={"max_epochs": -1, "enable_checkpointing": False},
-            parser_kwargs={"exit_on_error": False, "fit": {"exit_on_error": False}},
+            trainer_defaults={"max_epochs": -1},
+            parser_kwargs={"exit_on_error": False, "prog": "lightning-gans",
+                           "fit": {"exit_on_error": False, "prog": "lightning-gans fit"}},
             auto_configure_optimizers=False,
             args=resolve_config_args(args),
             run=run,
@@ -59,6 +66,14 @@ class GANCLI(LightningCLI):
         parser.add_argument("--wandb_group", type=str | None, default=None, help="W&B group, e.g. a benchmark id")
         parser.add_argument("--wandb_tags", type=list[str], default=[],
                             help="Extra W&B tags; the technique and the dataset are always tags")
+        parser.add_argument("--resume", type=Optional[Literal["auto"]], default=None,
+                            help="auto: resume <runs_root>/<technique>/<run_name> from its last.ckpt when it exists, "
+                                 "else start it; a run that finished its budget exits 0")
+        parser.add_argument("--verbose", action=ActionYesNo, default=False,
+                            help="show Lightning's info messages (hardware, seeds, restoring, tips)")
+        parser.add_argument("--init_from", type=Optional[str], default=None,
+                            help="fine-tune: a checkpoint whose G, D and EMA weights start this new run (its counters "
+                                 "and optimizer states are not taken)")
         parser.add_lightning_class_args(GANCheckpoint, "checkpoint")
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(FIDCallback, "fid")
@@ -68,6 +83,16 @@ class GANCLI(LightningCLI):
     def parse_arguments(self, parser, args):
         super().parse_arguments(parser, args)
         config = self.config[self.config.subcommand]
+        for name in ("pytorch_lightning", "lightning_fabric"):  # quiet by default; errors and warnings still show
+            logging.getLogger(name).setLevel(logging.INFO if config.verbose else logging.WARNING)
+        if not config.verbose:  # Lightning's own call into torch's pytree, not something a user can act on
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
+        if config.get("init_from"):
+            if config.get("ckpt_path") or config.get("resume"):
+                raise ConfigError("--init_from starts a new run", "drop --ckpt_path/--resume, or drop --init_from")
+            check_checkpoint(config.init_from)
+        if config.get("resume") == "auto":
+            self.resolve_auto_resume(config)
         if config.get("ckpt_path"):
             config.ckpt_path = self.resolve_checkpoint(config)
             check_checkpoint(config.ckpt_path)
@@ -85,6 +110,21 @@ class GANCLI(LightningCLI):
             raise ConfigError("--ckpt_path last needs the run to resume",
                               "add --run_name NAME (a directory under runs/<technique>/)")
         return str(self.run_dir(config, technique_name(config.model.class_path)) / "checkpoints" / "last.ckpt")
+
+    def resolve_auto_resume(self, config) -> None:
+        """`--resume auto`: `--ckpt_path last` when the run has a last.ckpt, a new run when its directory does not
+        exist. (Processes a DDP launcher started see rank 0's new directory without a checkpoint: a new run too.)"""
+        if config.get("ckpt_path"):
+            raise ConfigError("--resume auto and --ckpt_path both name what to resume", "drop one of them")
+        if not config.run_name:
+            raise ConfigError("--resume auto needs the run's name", "add --run_name NAME")
+        run_dir = self.run_dir(config, technique_name(config.model.class_path))
+        last = run_dir / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            config.ckpt_path = str(last)
+        elif run_dir.exists() and is_launching_process():
+            raise ConfigError(f"run directory {run_dir} exists without checkpoints/last.ckpt (stopped before its first "
+                              "checkpoint)", "remove the directory, or choose another --run_name")
 
     @staticmethod
     def run_dir(config, technique: str) -> Path:
@@ -106,6 +146,17 @@ class GANCLI(LightningCLI):
                                   f"--run_name {config.run_name} --ckpt_path last")
         self.run_directory = run_dir
         config.trainer.default_root_dir = str(run_dir)
+
+    def exit_if_complete(self, ckpt_path: str) -> None:
+        """A checkpoint at the end of the configured budget has nothing to train: say so and exit 0."""
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)["lightning_gans"]
+        # The counters are set again from the checkpoint when fit resumes.
+        self.model.g_step, self.model.images_seen = state["g_step"], state["images_seen"]
+        if self.model.budget_reached():
+            if is_launching_process():
+                print(f"lightning-gans: run {self.run_directory} is complete (generator step {state['g_step']}, "
+                      f"{state['images_seen'] / 1000:g} kimg): nothing to train")
+            sys.exit(0)
 
     def instantiate_trainer(self, **kwargs):
         """The trainer logs to `loggers.build_loggers` (metrics.csv and `--logger`), or to metrics.csv and an
@@ -137,9 +188,23 @@ class GANCLI(LightningCLI):
         ckpt_path = self.config[self.subcommand].get("ckpt_path")
         if ckpt_path:
             check_checkpoint_fits(ckpt_path, self.model)
+            self.exit_if_complete(ckpt_path)
+        init_from = self.config[self.subcommand].get("init_from")
+        if init_from:  # new counters and optimizers: only the networks' weights are taken
+            self.model.load_state_dict(check_checkpoint_fits(init_from, self.model, fix=(
+                "configure the networks (model.architecture, width, latent_dim, data) as in the checkpoint's run")))
+            if is_launching_process():
+                print(f"lightning-gans: G, D and EMA weights from {init_from}")
         # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
         if is_launching_process():
             self.model.connect_data(self.datamodule)
             self.datamodule.prepare_data()
             self.run_directory.mkdir(parents=True, exist_ok=True)
             os.environ[RUN_DIR_ENV] = str(self.run_directory)
+
+
+def main(argv: list[str]) -> None:
+    """`lightning-gans fit ARGS`."""
+    # GANCLI gets the command line as `args` (built-in config names resolved): not a mistake to warn about
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    GANCLI(args=["fit", *argv])

@@ -1,6 +1,7 @@
 """Periodic checkpoints counted in generator steps, written atomically; a resumable checkpoint on SIGTERM and
-SIGINT; and a check of a file before resuming."""
+SIGINT; `best.ckpt` by an evaluation's ranking; and a check of a file before resuming."""
 
+import math
 import os
 import signal
 import sys
@@ -8,15 +9,30 @@ import threading
 from pathlib import Path
 
 import torch
+from pytorch_lightning.callbacks import Checkpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lightning_gans.errors import ConfigError, TrainingDiverged
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 
-class GANCheckpoint(EveryNGeneratorSteps):
+def write_checkpoint(trainer, path: Path, link_as: str | None = None) -> None:
+    """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename, so a crash
+    mid-write never replaces a good file; `link_as` names a second link to the same file in its directory."""
+    tmp = path.with_suffix(".ckpt.tmp")
+    trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimizers and callbacks resume too
+    if trainer.is_global_zero:
+        if link_as:
+            (path.parent / link_as).unlink(missing_ok=True)
+            os.link(tmp, path.parent / link_as)
+        os.replace(tmp, path)
+    trainer.strategy.barrier("lightning_gans_checkpoint")
+
+
+class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
     """Writes `last.ckpt` and `g<step>.ckpt` into `dirpath` every `every_n_g_steps` generator steps and at the
-    end of training. Lightning's ModelCheckpoint counts optimizer steps, which mixes D and G updates."""
+    end of training. Lightning's ModelCheckpoint counts optimizer steps, which mixes D and G updates. As a
+    `Checkpoint`, Lightning runs it after the other callbacks, so a checkpoint holds their state of this step."""
 
     config_key = "checkpoint.every_n_g_steps"
 
@@ -34,11 +50,16 @@ class GANCheckpoint(EveryNGeneratorSteps):
         self.save(trainer, f"g{step:07d}.ckpt" if periodic else None)
 
     # Pre-emption: Lightning turns SIGTERM into a SIGTERMException at the next step boundary (on every rank
-    # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint.
+    # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint. The exception is tagged
+    # with the signal (`signum`), so the command exits 128 + signal: 130 for Ctrl+C, 143 for SIGTERM.
     def on_fit_start(self, trainer, pl_module):
-        self._previous_sigint = None
+        self._previous_sigint, self.stopped_by = None, signal.SIGTERM
         if threading.current_thread() is threading.main_thread():
-            self._previous_sigint = signal.signal(signal.SIGINT, lambda *_: os.kill(os.getpid(), signal.SIGTERM))
+            self._previous_sigint = signal.signal(signal.SIGINT, self.on_sigint)
+
+    def on_sigint(self, signum, frame):
+        self.stopped_by = signal.SIGINT
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def on_fit_end(self, trainer, pl_module):
         self.restore_sigint()
@@ -46,10 +67,12 @@ class GANCheckpoint(EveryNGeneratorSteps):
     def on_exception(self, trainer, pl_module, exception):
         self.restore_sigint()
         if isinstance(exception, SIGTERMException):
+            exception.signum = self.stopped_by
             path = self.save(trainer, None)
             if trainer.is_global_zero:
-                print(f"lightning-gans: stopped by a signal at generator step {pl_module.g_step}; resume from {path} "
-                      "with --ckpt_path", file=sys.stderr)
+                name = "Ctrl+C" if self.stopped_by == signal.SIGINT else "SIGTERM"
+                print(f"lightning-gans: stopped by a signal ({name}) at generator step {pl_module.g_step}; resume from "
+                      f"{path} with --ckpt_path, or --resume auto", file=sys.stderr)
 
     def restore_sigint(self):
         if getattr(self, "_previous_sigint", None) is not None:
@@ -57,8 +80,7 @@ class GANCheckpoint(EveryNGeneratorSteps):
             self._previous_sigint = None
 
     def save(self, trainer, periodic_name):
-        """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename, so
-        a crash mid-write never replaces a good file. Non-finite parameters are never written."""
+        """`last.ckpt` (and `periodic_name`) via `write_checkpoint`. Non-finite parameters are never written."""
         pl_module = trainer.lightning_module
         if not all(torch.isfinite(p).all() for p in pl_module.parameters()):
             raise TrainingDiverged(
@@ -66,15 +88,38 @@ class GANCheckpoint(EveryNGeneratorSteps):
                 f"checkpoint kept in {self.dirpath}; lower the learning rates"
             )
         last = Path(self.dirpath) / "last.ckpt"
-        tmp = last.with_suffix(".ckpt.tmp")
-        trainer.save_checkpoint(tmp)
-        if trainer.is_global_zero:
-            if periodic_name:
-                (last.parent / periodic_name).unlink(missing_ok=True)
-                os.link(tmp, last.parent / periodic_name)
-            os.replace(tmp, last)
-        trainer.strategy.barrier("lightning_gans_checkpoint")
+        write_checkpoint(trainer, last, periodic_name)
         return last
+
+
+class KeepsBestCheckpoint(EveryNGeneratorSteps):
+    """An evaluation every N generator steps that writes `checkpoints/best.ckpt` whenever `rank(metrics)` (a tuple,
+    lower is better, compared in order) improves on the best so far. The best rank is part of the callback's state,
+    so it survives a resume."""
+
+    def __init__(self, every_n_g_steps: int):
+        super().__init__(every_n_g_steps)
+        self.best: list[float] | None = None
+
+    @staticmethod
+    def rank(metrics: dict[str, float]) -> tuple[float, ...]:
+        raise NotImplementedError
+
+    def keep_if_best(self, trainer, metrics: dict[str, float]) -> None:
+        rank = self.rank(metrics)
+        if any(math.isnan(value) for value in rank) or (self.best is not None and rank >= tuple(self.best)):
+            return
+        self.best = list(rank)
+        dirpath = getattr(trainer.checkpoint_callback, "dirpath", None) or os.path.join(trainer.default_root_dir,
+                                                                                         "checkpoints")
+        os.makedirs(dirpath, exist_ok=True)
+        write_checkpoint(trainer, Path(dirpath) / "best.ckpt")
+
+    def state_dict(self) -> dict:
+        return {"best": self.best}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best = state_dict["best"]
 
 
 def check_checkpoint(path: str) -> None:
@@ -90,10 +135,12 @@ def check_checkpoint(path: str) -> None:
         raise ConfigError(f"checkpoint {path} was not written by lightning-gans", "pass a checkpoint of a lightning-gans run")
 
 
-def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
-    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s."""
+def check_checkpoint_fits(path: str, model: torch.nn.Module,
+                          fix: str = "resume with --config <run directory>/config.yaml") -> dict:
+    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s; return
+    the checkpoint's state_dict."""
     saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
     expected = model.state_dict()
     if {k: v.shape for k, v in saved.items()} != {k: v.shape for k, v in expected.items()}:
-        raise ConfigError(f"checkpoint {path} holds other networks than the configuration builds",
-                          "resume with --config <run directory>/config.yaml")
+        raise ConfigError(f"checkpoint {path} holds other networks than the configuration builds", fix)
+    return saved

@@ -10,7 +10,7 @@ from lightning_gans.errors import ConfigError, require
 from lightning_gans.metrics import build_feature_extractor
 from lightning_gans.metrics.evaluation import image_metrics, toy_metrics
 from lightning_gans.metrics.reference import RealStatistics
-from lightning_gans.training.periodic import EveryNGeneratorSteps
+from lightning_gans.training.checkpoints import KeepsBestCheckpoint
 
 
 def log_metrics(trainer, pl_module, metrics: dict[str, float]) -> None:
@@ -18,10 +18,11 @@ def log_metrics(trainer, pl_module, metrics: dict[str, float]) -> None:
         logger.log_metrics(metrics, step=pl_module.g_step)
 
 
-class FIDCallback(EveryNGeneratorSteps):
+class FIDCallback(KeepsBestCheckpoint):
     """FID and KID (and class coverage when the extractor is a classifier) every `every_n_g_steps` generator
-    steps and at the end of training, from the EMA generator. Under DDP every rank generates its share of the
-    `num_samples` fakes, updates its metric states, and calls compute; rank 0's loggers write the result.
+    steps and at the end of training, from the EMA generator; `checkpoints/best.ckpt` holds the lowest FID.
+    Under DDP every rank generates its share of the `num_samples` fakes, updates its metric states, and calls
+    compute; rank 0's loggers write the result.
 
     Args:
         extractor: a name from `metrics.FEATURE_EXTRACTORS` (inception, lenet-fmnist, ...); null
@@ -73,15 +74,22 @@ class FIDCallback(EveryNGeneratorSteps):
     def on_schedule(self, trainer, pl_module):
         if self.extractor is None:
             return
-        log_metrics(trainer, pl_module, image_metrics(
-            pl_module.sample, self.extractor, self.real, self.reference_split, self.num_samples,
-            pl_module.hparams.latent_dim, self.seed, self.batch_size, self.kid_subset_size, pl_module.device))
+        metrics = image_metrics(pl_module.sample, self.extractor, self.real, self.reference_split, self.num_samples,
+                                pl_module.hparams.latent_dim, self.seed, self.batch_size, self.kid_subset_size,
+                                pl_module.device)
+        log_metrics(trainer, pl_module, metrics)
+        self.keep_if_best(trainer, metrics)
+
+    @staticmethod
+    def rank(metrics: dict[str, float]) -> tuple[float, ...]:
+        """The FID of the run's protocol (one `fid/...` key per evaluation)."""
+        return tuple(value for key, value in metrics.items() if key.startswith("fid/"))
 
 
-class ToyMetrics(EveryNGeneratorSteps):
+class ToyMetrics(KeepsBestCheckpoint):
     """Mode statistics of `num_samples` EMA-generator samples every `every_n_g_steps` generator steps and at the
     end (`metrics.evaluation.toy_metrics`), only for toy 2-D data; the real side of `toy/frechet_xy` is the first
-    `num_samples` training points."""
+    `num_samples` training points. `checkpoints/best.ckpt` holds the best by `rank`."""
 
     config_key = "toy_metrics.every_n_g_steps"
 
@@ -93,5 +101,12 @@ class ToyMetrics(EveryNGeneratorSteps):
         data = trainer.datamodule
         if not isinstance(data, Toy2DDataModule):
             return  # the toy protocol needs known modes; image data is measured by FIDCallback
-        log_metrics(trainer, pl_module, toy_metrics(pl_module.sample, data.modes, data.mode_std, data.train_samples,
-                                                    self.num_samples, pl_module.hparams.latent_dim, self.seed))
+        metrics = toy_metrics(pl_module.sample, data.modes, data.mode_std, data.train_samples, self.num_samples,
+                              pl_module.hparams.latent_dim, self.seed)
+        log_metrics(trainer, pl_module, metrics)
+        self.keep_if_best(trainer, metrics)
+
+    @staticmethod
+    def rank(metrics: dict[str, float]) -> tuple[float, ...]:
+        """Most modes covered, then most high-quality samples, then the lowest reverse KL."""
+        return -metrics["toy/modes_covered"], -metrics["toy/high_quality"], metrics["toy/reverse_kl"]

@@ -62,6 +62,10 @@ CASES = {
     "checkpoint of other networks": (["--config", TOY, "--model.width", "32", "--ckpt_path",
                                       "{runs}/wgan_gp/existing/checkpoints/last.ckpt"],
                                      "holds other networks than the configuration builds"),
+    "fine-tuning other networks": (["--config", TOY, "--model.width", "32", "--init_from",
+                                    "{runs}/wgan_gp/existing/checkpoints/last.ckpt"],
+                                   "holds other networks than the configuration builds: configure the networks"),
+    "fine-tuning from a missing file": (["--config", TOY, "--init_from", "{base}/none.ckpt"], "not found"),
     "truncated checkpoint": (["--config", TOY, "--ckpt_path", "{base}/truncated.ckpt"], "is corrupt or unreadable"),
     "random-bytes checkpoint": (["--config", TOY, "--ckpt_path", "{base}/random.ckpt"], "is corrupt or unreadable"),
 }

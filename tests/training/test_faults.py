@@ -64,44 +64,57 @@ def cli(*args):
     return [sys.executable, "-m", "lightning_gans.commands.main", "fit", "--config", TOY, *FAST, *args]
 
 
-def interrupt_a_run(runs, run_name, signum) -> int:
-    """Start a long toy run, send `signum` once it is training, and return the generator step it saved."""
-    process = subprocess.Popen(cli("--runs_root", str(runs), "--run_name", run_name, "--model.max_g_steps",
-                                   "100000", "--checkpoint.every_n_g_steps", "100000", "--trainer.log_every_n_steps", "1"),
+LONG = ("--model.max_g_steps", "100000")
+EVERY = ("--checkpoint.every_n_g_steps", "10", "--trainer.log_every_n_steps", "1")
+
+
+def interrupt_a_run(runs, run_name, signum, run_args=LONG) -> int:
+    """Start a toy run (`run_args` and EVERY), send `signum` once its first periodic checkpoint is written, check it
+    exits 128 + signum (130 for Ctrl+C, 143 for SIGTERM) with a resumable last.ckpt, and return its generator step."""
+    process = subprocess.Popen(cli("--runs_root", str(runs), "--run_name", run_name, *run_args, *EVERY),
                                stderr=subprocess.PIPE, text=True)
-    metrics = runs / "sngan" / run_name / "metrics.csv"
+    first = runs / "sngan" / run_name / "checkpoints" / "g0000010.ckpt"
     deadline = time.time() + 120
-    while time.time() < deadline and not (metrics.is_file() and metrics.stat().st_size > 0):
-        time.sleep(0.2)
-    time.sleep(1.0)
+    while time.time() < deadline and not first.is_file():
+        time.sleep(0.1)
     process.send_signal(signum)
     sent = time.time()
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143 and time.time() - sent < 20, stderr[-2000:]
-    assert "Traceback" not in stderr and "stopped by a signal at generator step" in stderr
+    assert process.returncode == 128 + signum and time.time() - sent < 20, stderr[-2000:]
+    name = "Ctrl+C" if signum == signal.SIGINT else "SIGTERM"
+    assert "Traceback" not in stderr and f"stopped by a signal ({name}) at generator step" in stderr
     stopped_at = torch.load(runs / "sngan" / run_name / "checkpoints" / "last.ckpt", weights_only=True)
-    assert stopped_at["lightning_gans"]["g_step"] > 0
+    assert stopped_at["lightning_gans"]["g_step"] >= 10
     return stopped_at["lightning_gans"]["g_step"]
 
 
-def test_sigint_stops_at_a_step_boundary_with_a_checkpoint(tmp_path):
+def test_ctrl_c_stops_at_a_step_boundary_with_a_checkpoint_and_exits_130(tmp_path):
     interrupt_a_run(tmp_path, "interrupted", signal.SIGINT)
 
 
-def test_sigterm_saves_a_checkpoint_that_resumes_on_the_uninterrupted_trajectory(tmp_path):
-    stopped_at = interrupt_a_run(tmp_path, "preempted", signal.SIGTERM)
-    saved = tmp_path / "sngan" / "preempted" / "checkpoints" / "last.ckpt"
-
-    target = stopped_at + 20
-    subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "preempted", "--ckpt_path", "last",
-                       "--model.max_g_steps", str(target)), check=True, capture_output=True)
-    subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "straight", "--model.max_g_steps", str(target)),
+def test_after_sigterm_the_identical_resume_auto_command_ends_where_an_uninterrupted_run_ends(tmp_path, capsys):
+    """The requeued job's command: `--resume auto` starts the run, continues it after SIGTERM (143), and says a
+    finished run is complete."""
+    budget = 60
+    run = ("--resume", "auto", "--model.max_g_steps", str(budget))
+    stopped_at = interrupt_a_run(tmp_path, "requeued", signal.SIGTERM, run)
+    assert stopped_at < budget
+    subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "requeued", *run, *EVERY), check=True,
+                   capture_output=True)
+    subprocess.run(cli("--runs_root", str(tmp_path), "--run_name", "straight", "--model.max_g_steps", str(budget), *EVERY),
                    check=True, capture_output=True)
-    resumed = torch.load(saved, weights_only=True)
+    resumed = torch.load(tmp_path / "sngan" / "requeued" / "checkpoints" / "last.ckpt", weights_only=True)
     straight = torch.load(tmp_path / "sngan" / "straight" / "checkpoints" / "last.ckpt", weights_only=True)
-    assert resumed["lightning_gans"]["g_step"] == straight["lightning_gans"]["g_step"] == target
+    assert resumed["lightning_gans"]["g_step"] == straight["lightning_gans"]["g_step"] == budget
+    assert resumed["lightning_gans"]["images_seen"] == straight["lightning_gans"]["images_seen"]
     for key, value in straight["state_dict"].items():
-        assert torch.equal(resumed["state_dict"][key], value), key
+        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-5, atol=1e-6, msg=key)
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", TOY, *FAST, "--runs_root", str(tmp_path), "--run_name", "requeued", *run])
+    assert exit_info.value.code == 0
+    assert f"requeued is complete (generator step {budget}," in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("rank", [0, 1])

@@ -1,0 +1,83 @@
+"""The command line as users meet it: one command list, help for every command, one-line errors with exit 2."""
+
+import subprocess
+import sys
+
+import pytest
+
+from lightning_gans.commands.configs import builtin_configs
+from lightning_gans.commands.main import COMMANDS, main
+
+COMMAND_NAMES = ["fit", "evaluate", "generate", "bench", "train-evaluator"]
+
+
+def lightning_gans(*args, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lightning_gans.commands.main", *args], capture_output=True, text=True,
+                          **kwargs)
+
+
+@pytest.mark.parametrize("args, code", [(["--help"], 0), ([], 2)])
+def test_help_and_no_arguments_list_every_command_on_one_line_without_importing_lightning(args, code):
+    probe = ("import sys\nfrom lightning_gans.commands.main import main\ntry:\n    main(%r)\nexcept SystemExit as e:\n"
+             "    print('exit', e.code)\nprint('imported:', [m for m in ('torch', 'pytorch_lightning') if m in sys.modules])"
+             % (args,))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    lines = result.stdout.splitlines()
+    assert lines[-2:] == [f"exit {code}", "imported: []"], result.stdout + result.stderr
+    listed = [line.split()[0] for line in lines if line.startswith("  ")]
+    assert listed == COMMAND_NAMES == list(COMMANDS)
+
+
+def test_fit_without_config_is_one_line_naming_the_builtin_configs():
+    result = lightning_gans("fit", "--run_name", "x")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("lightning-gans: error: fit needs --config")
+    assert all(name in result.stderr for name in builtin_configs()) and "toy/wgan_gp" in result.stderr
+
+
+def test_an_unknown_command_is_one_line_and_exit_2():
+    result = lightning_gans("train")
+    assert result.returncode == 2
+    assert result.stderr == ("lightning-gans: error: unknown command 'train': choose one of fit, evaluate, generate, "
+                             "bench, train-evaluator (see lightning-gans --help)\n")
+
+
+@pytest.mark.parametrize("command, expected", [("evaluate", "--ckpt_path"), ("generate", "--num_samples"),
+                                               ("bench", "[-- fit overrides]"), ("train-evaluator", "--dataset")])
+def test_every_plain_command_has_a_help_text(command, expected, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0 and out.startswith(f"usage: lightning-gans {command}") and expected in out
+
+
+def test_bench_help_explains_the_overrides_after_the_double_dash(capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    assert "Everything after `--` is passed to every run's `lightning-gans fit`" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.parametrize("technique, own_key", [("SNGAN", "--model.n_power_iterations"), ("WGAN", "--model.clip_value")])
+def test_model_help_prints_the_keys_of_the_technique(technique, own_key, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--model.help", technique])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert own_key in out and "--model.max_g_steps" in out and "--model.ema_decay" in out
+
+
+def test_fit_is_quiet_by_default_and_verbose_brings_lightnings_messages_back(tmp_path):
+    def fit(*extra):
+        command = [sys.executable, "-W", "always::DeprecationWarning", "-m", "lightning_gans.commands.main", "fit",
+                   "--config", "toy/sngan", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary",
+                   "false", "--model.width", "8", "--model.max_g_steps", "2", "--logger", "none", "--runs_root",
+                   str(tmp_path), *extra]
+        result = subprocess.run(command, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout + result.stderr
+
+    quiet = fit("--run_name", "quiet")
+    for noise in ("Tip:", "litlogger", "weights_only", "GPU available", "Seed set", "deprecated", "Deprecation"):
+        assert noise not in quiet, quiet
+    verbose = fit("--run_name", "verbose", "--verbose")
+    assert "GPU available" in verbose and "Tip:" in verbose
