@@ -87,12 +87,13 @@ class GANCLI(LightningCLI):
             logging.getLogger(name).setLevel(logging.INFO if config.verbose else logging.WARNING)
         if not config.verbose:  # Lightning's own call into torch's pytree, not something a user can act on
             warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
-        if config.get("init_from"):
-            if config.get("ckpt_path") or config.get("resume"):
-                raise ConfigError("--init_from starts a new run", "drop --ckpt_path/--resume, or drop --init_from")
-            check_checkpoint(config.init_from)
         if config.get("resume") == "auto":
             self.resolve_auto_resume(config)
+        if config.get("init_from"):
+            if config.get("ckpt_path"):  # a run keeps its config.yaml's init_from; resumed, its checkpoint rules
+                config.init_from = None
+            else:
+                check_checkpoint(config.init_from)
         if config.get("ckpt_path"):
             config.ckpt_path = self.resolve_checkpoint(config)
             check_checkpoint(config.ckpt_path)
@@ -113,9 +114,10 @@ class GANCLI(LightningCLI):
 
     def resolve_auto_resume(self, config) -> None:
         """`--resume auto`: `--ckpt_path last` when the run has a last.ckpt, a new run when its directory does not
-        exist. (Processes a DDP launcher started see rank 0's new directory without a checkpoint: a new run too.)"""
+        exist. (Processes a DDP launcher started see rank 0's new directory without a checkpoint: a new run too.)
+        An explicit --ckpt_path (e.g. resuming with a config.yaml that says `resume: auto`) is taken as it is."""
         if config.get("ckpt_path"):
-            raise ConfigError("--resume auto and --ckpt_path both name what to resume", "drop one of them")
+            return
         if not config.run_name:
             raise ConfigError("--resume auto needs the run's name", "add --run_name NAME")
         run_dir = self.run_dir(config, technique_name(config.model.class_path))

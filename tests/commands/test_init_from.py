@@ -33,3 +33,8 @@ def test_fine_tuning_starts_from_the_weights_with_new_counters_optimizers_and_ru
     tuned = torch.load(tmp_path / "wgan_gp" / "tuned" / "checkpoints" / "last.ckpt", weights_only=True)
     assert tuned["lightning_gans"]["g_step"] == 2
     assert torch.load(source_path, weights_only=True)["lightning_gans"]["g_step"] == 4  # the source run is untouched
+
+    # The requeued command of a fine-tuning job resumes the fine-tuned run from its own checkpoint.
+    main([*run, "--run_name", "tuned", "--model.max_g_steps", "3", "--init_from", str(source_path), "--resume", "auto"])
+    resumed = torch.load(tmp_path / "wgan_gp" / "tuned" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["lightning_gans"]["g_step"] == 3
