@@ -12,7 +12,7 @@ from conftest import QUIET, TOY_CONFIG
 from lightning_gans.commands.evaluate import evaluate
 from lightning_gans.commands.main import main
 
-KEYS = ("toy/modes_covered", "toy/high_quality", "toy/reverse_kl", "toy/frechet_xy")
+KEYS = ("toy/modes_covered", "toy/modes_any", "toy/high_quality", "toy/reverse_kl", "toy/frechet_xy")
 
 
 @pytest.fixture(scope="module")
