@@ -1,12 +1,14 @@
 """Regularisers of the critic D: gradient penalties, CT-GAN's consistency term and WGAN's weight clipping.
 
 The penalties return unweighted means that keep their graph (create_graph=True), so the techniques can weight
-them and backpropagate into D's parameters. Input gradients are taken of the float32 sum of D's scores, which
-keeps them accurate under autocast; since no critic mixes samples, row i of that gradient is grad D(x_i).
+them and backpropagate into D's parameters. Input gradients are those of the sum of D's scores; since no critic
+mixes samples, row i of that gradient is grad D(x_i). Under autocast a penalty's critic pass runs in float32
+(`benchmarks/penalty_precision.py` measures why).
 
 Each penalty runs D itself (`gradient_penalty(critic, real, fake)`), or takes its gradient from scores the caller
 computed (`..._from_scores(scores, points)`): a training step can then score real, fake and penalty points in one
-forward pass of D and the penalty's double backward reuses that pass (StyleGAN2's "Dboth" phase).
+forward pass of D and the penalty's double backward reuses that pass (StyleGAN2's "Dboth" phase); under autocast
+the technique scores the penalty points in a float32 pass of their own (`GANTechnique.critic_scores`).
 """
 
 import torch
@@ -15,16 +17,22 @@ from torch import nn
 
 
 def _input_gradients(critic: nn.Module, x: torch.Tensor, create_graph: bool) -> torch.Tensor:
-    """(N, prod(sample shape)) float32: row i is grad_x D(x_i), the gradient of sum_j D(x_j) w.r.t. x_i."""
-    x = x.detach().requires_grad_(True)
-    (gradients,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=create_graph)
+    """(N, prod(sample shape)) float32: row i is grad_x D(x_i), the gradient of sum_j D(x_j) w.r.t. x_i.
+
+    Under autocast (bf16-mixed, 16-mixed) this critic pass runs in float32 with autocast off, on x cast to
+    float32: its backward, and the penalty's double backward, are float32 too."""
+    autocast = torch.is_autocast_enabled(x.device.type)
+    with torch.autocast(x.device.type, enabled=False):
+        x = (x.float() if autocast else x).detach().requires_grad_(True)
+        (gradients,) = torch.autograd.grad(critic(x).float().sum(), x, create_graph=create_graph)
     return gradients.flatten(1).float()
 
 
 def _score_gradients(scores: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """(N, prod(sample shape)) float32, with graph: row i is grad_x D(x_i), from D's `scores` of `x`, where `x`
     required grad in that forward (it may have been part of a larger concatenated batch)."""
-    (gradients,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
+    with torch.autocast(x.device.type, enabled=False):  # the double backward of a float32 pass stays float32
+        (gradients,) = torch.autograd.grad(scores.float().sum(), x, create_graph=True)
     return gradients.flatten(1).float()
 
 

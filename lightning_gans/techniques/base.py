@@ -2,8 +2,9 @@
 
 A technique subclass reads as its paper's algorithm box: it sets its loss and optimiser defaults and
 extends `critic_loss` with its regularisers (and `after_critic_step` where the paper acts on the weights).
-Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G,
-the budget in generator steps and kimg, step logging, and the state a bit-exact resume needs.
+Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G (with
+warm-up, BatchNorm statistics included), the budget in generator steps and kimg, step logging, and the state a
+bit-exact resume needs.
 
 Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
 `on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
@@ -16,6 +17,7 @@ from typing import Optional
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
+from torch import nn
 
 from lightning_gans.errors import TrainingDiverged, require
 from lightning_gans.nets import build_networks
@@ -27,6 +29,18 @@ from lightning_gans.training.stats import StatsWindow
 
 PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def ema_beta(g_step: int, decay: float, rampup: Optional[float]) -> float:
+    """Decay of the EMA update after generator update number `g_step` + 1 (`g_step` updates came before it).
+
+    Without `rampup`: `decay`. With it (StyleGAN2-ADA's ema_rampup, counted in G steps): the half-life is
+    min(half-life of `decay`, rampup * g_step), i.e. beta = min(decay, 0.5 ** (1 / (rampup * g_step))): the first
+    update copies G, and the half-life is never longer than `rampup` of the G steps so far."""
+    if not rampup:
+        return decay
+    return 0.0 if g_step == 0 else min(decay, 0.5 ** (1 / (rampup * g_step)))
 
 
 class GANTechnique(pl.LightningModule):
@@ -52,6 +66,7 @@ class GANTechnique(pl.LightningModule):
         betas: tuple[float, float] = (0.0, 0.9),
         n_critic: int = 1,
         ema_decay: float = 0.999,
+        ema_rampup: Optional[float] = 0.05,
         max_g_steps: Optional[int] = None,
         max_kimg: Optional[float] = None,
         spectral_norm: bool = False,
@@ -69,7 +84,9 @@ class GANTechnique(pl.LightningModule):
             optimizer: adam or rmsprop; `betas` apply to adam only.
             lr_g, lr_d: generator and critic learning rates (unequal values give TTUR, Heusel et al. 2017).
             n_critic: critic updates per generator update.
-            ema_decay: decay of the exponential moving average of G used for samples and evaluation.
+            ema_decay: long-run decay of the exponential moving average of G used for samples and evaluation.
+            ema_rampup: EMA warm-up (`ema_beta`): the EMA's half-life is at most this fraction of the G steps so
+                far, and `ema_decay`'s once training is long enough; null: `ema_decay` from the first step.
             max_g_steps, max_kimg: training budget in generator steps and in thousands of real images
                 shown to D (summed over processes); training stops at whichever comes first.
             diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
@@ -83,6 +100,8 @@ class GANTechnique(pl.LightningModule):
             require(lr > 0, key, lr, "learning rates must be > 0")
         require(all(0 <= b < 1 for b in betas), "model.betas", betas, "each beta must be in [0, 1)")
         require(0 <= ema_decay < 1, "model.ema_decay", ema_decay, "use a value in [0, 1), e.g. 0.999")
+        require(ema_rampup is None or ema_rampup > 0, "model.ema_rampup", ema_rampup,
+                "use a fraction > 0 (StyleGAN2-ADA: 0.05), or null for the fixed ema_decay")
         require(optimizer in OPTIMIZERS, "model.optimizer", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
         require(max_g_steps is None or max_g_steps >= 1, "model.max_g_steps", max_g_steps, "use >= 1 or null")
         require(max_kimg is None or max_kimg > 0, "model.max_kimg", max_kimg, "use > 0 or null")
@@ -125,7 +144,16 @@ class GANTechnique(pl.LightningModule):
     def critic_scores(self, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """D's scores of each batch. With `fused_critic`, from one forward pass over their concatenation: spectral
         norm's power iteration then advances once per call instead of once per batch, and dropout draws one mask
-        over the whole concatenation. Otherwise one forward pass per batch."""
+        over the whole concatenation. Otherwise one forward pass per batch. Under autocast, penalty points (the
+        batches that require grad) are scored in a float32 pass of their own, so penalties keep float32 accuracy
+        (as `penalties._input_gradients` does for a standalone penalty)."""
+        device = batches[0].device.type
+        if torch.is_autocast_enabled(device) and any(batch.requires_grad for batch in batches):
+            with torch.autocast(device, enabled=False):
+                precise = {i: self.critic(batch.float()) for i, batch in enumerate(batches) if batch.requires_grad}
+            others = [batch for batch in batches if not batch.requires_grad]
+            other_scores = iter(self.critic_scores(*others) if others else ())
+            return tuple(precise[i] if i in precise else next(other_scores) for i in range(len(batches)))
         if not self.fused_critic:
             return tuple(self.critic(batch) for batch in batches)
         return self.critic(torch.cat(batches)).split([len(batch) for batch in batches])
@@ -202,17 +230,29 @@ class GANTechnique(pl.LightningModule):
             "learning rates, or allow skips with model.max_nonfinite_skips"
         )
 
+    def backward(self, loss: torch.Tensor, *args, **kwargs) -> None:
+        """`manual_backward` runs here, inside training_step's autocast under bf16-mixed; the backward runs with
+        autocast off (PyTorch's advice), so the backward of a float32 pass, a penalty's critic pass
+        (`penalties._input_gradients`), stays float32."""
+        with torch.autocast(self.device.type, enabled=False):
+            super().backward(loss, *args, **kwargs)
 
     def sample_latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device)
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        decay = self.hparams.ema_decay
+        """EMA of G's parameters and of its BatchNorm running statistics (the live G's belong to its own weights),
+        with decay `ema_beta(g_step, ema_decay, ema_rampup)`; other buffers (StyleGAN's w_avg) are copied."""
+        beta = ema_beta(self.g_step, self.hparams.ema_decay, self.hparams.ema_rampup)
         for ema_param, param in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            ema_param.lerp_(param, 1.0 - decay)
-        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            ema_buffer.copy_(buffer)
+            ema_param.lerp_(param, 1.0 - beta)
+        for ema_module, module in zip(self.generator_ema.modules(), self.generator.modules()):
+            for ema_buffer, buffer in zip(ema_module.buffers(recurse=False), module.buffers(recurse=False)):
+                if isinstance(module, BATCH_NORMS) and buffer.is_floating_point():
+                    ema_buffer.lerp_(buffer, 1.0 - beta)
+                else:
+                    ema_buffer.copy_(buffer)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, ema: bool = True, **generator_kwargs) -> torch.Tensor:

@@ -1,10 +1,11 @@
 """Penalties against closed forms (a linear critic, whose input gradient is w) and independent per-sample
-gradients of a small MLP critic; weight clipping; the consistency term."""
+gradients of a small MLP critic, and under bf16 autocast against float32; weight clipping; the consistency term."""
 
 import pytest
 import torch
 from torch import nn
 
+from lightning_gans import WGANGP
 from lightning_gans.nets import Critic, build_networks
 from lightning_gans.objectives.penalties import (
     clip_weights,
@@ -117,11 +118,40 @@ def test_gradient_norm_is_a_diagnostic_without_graph():
         assert critic_gradient_norm(mlp_critic(), samples(0)).shape == (6,)
 
 
-def test_penalties_are_float32_under_bf16_autocast():
+def bf16_autocast():
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def test_penalties_under_bf16_autocast_equal_their_float32_values():
     critic, real, fake = mlp_critic(), samples(0), samples(1)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        values = [gradient_penalty(critic, real, fake), r1_penalty(critic, real), critic_gradient_norm(critic, fake)]
-    assert all(v.dtype == torch.float32 and torch.isfinite(v).all() for v in values)
+
+    def values():
+        torch.manual_seed(7)  # the same interpolates
+        return [gradient_penalty(critic, real, fake), r1_penalty(critic, real), r2_penalty(critic, fake),
+                critic_gradient_norm(critic, fake)]
+
+    with bf16_autocast():
+        mixed = values()
+    for value, reference in zip(mixed, values()):
+        assert value.dtype == torch.float32
+        torch.testing.assert_close(value, reference, rtol=1e-5, atol=0)
+
+
+def test_penalty_backward_in_a_bf16_mixed_training_step_gives_the_float32_critic_gradients():
+    """As under Lightning's bf16-mixed, where manual_backward runs inside training_step's autocast."""
+    model = WGANGP(data_shape=(2,), architecture="mlp", latent_dim=2, width=16)
+    real, fake = samples(0), samples(1)
+
+    def critic_gradients():
+        model.critic.zero_grad()
+        torch.manual_seed(7)
+        model.backward(gradient_penalty(model.critic, real, fake))
+        return [p.grad.clone() for p in model.critic.parameters() if p.grad is not None]
+
+    with bf16_autocast():
+        mixed = critic_gradients()
+    for gradient, reference in zip(mixed, critic_gradients(), strict=True):
+        torch.testing.assert_close(gradient, reference, rtol=1e-5, atol=1e-7)
 
 
 # ------------------------------------------------------------------------------------------ weight clipping

@@ -99,3 +99,21 @@ def test_stylegan_ada_scores_reals_and_fakes_in_separate_passes():
     model.critic.register_forward_hook(lambda module, inputs, output: sizes.append(len(inputs[0])))
     model.critic_loss(torch.randn(4, 1, 16, 16), torch.randn(4, 1, 16, 16))
     assert StyleGANADA.fused_critic is False and sizes == [4, 4]
+
+
+@pytest.mark.parametrize("case", ["wgan_gp", "r1gan r2"])
+def test_under_bf16_autocast_penalties_of_the_step_keep_their_float32_values(case):
+    """The penalty points get a float32 pass of their own under autocast (`critic_scores`), so the penalty equals
+    the float32 step's, as a standalone penalty does (`penalties._input_gradients`)."""
+    torch.manual_seed(0)
+    technique, penalties = CASES[case]
+    model = technique()
+    model.d_step = 4
+    real = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
+    fake = torch.randn(6, 2, generator=torch.Generator().manual_seed(2))
+    reference, _, _ = critic_step(model, real, fake, fused=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed, _, calls = critic_step(model, real, fake, fused=True)
+    for key in penalties:
+        torch.testing.assert_close(mixed[key], reference[key], rtol=1e-5, atol=0, msg=key)
+    assert len(calls) == 2  # the penalty points' float32 pass and the bf16 pass of the rest

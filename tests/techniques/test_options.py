@@ -1,13 +1,15 @@
 """The paper options each do what they say inside a training run: CT-GAN, one-sided GP, R2 and lazy R1,
-weight clipping, EMA, the kimg budget, label smoothing and TTUR."""
+weight clipping, EMA (warm-up, BatchNorm statistics), the kimg budget, label smoothing and TTUR."""
 
 import csv
+import math
 
 import pytest
 import pytorch_lightning as pl
 import torch
 
-from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, Toy2DDataModule
+from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, StyleGANADA, Toy2DDataModule
+from lightning_gans.technique import ema_beta
 
 
 def train(model, **trainer_kwargs):
@@ -67,8 +69,8 @@ def test_weight_clipping_bounds_every_critic_parameter_after_training():
     assert largest == pytest.approx(0.02)
 
 
-def test_ema_follows_its_formula():
-    model = SNGAN(**TOY, ema_decay=0.9)
+def test_ema_without_rampup_follows_the_fixed_decay():
+    model = SNGAN(**TOY, ema_decay=0.9, ema_rampup=None)
     before = [p.clone() for p in model.generator_ema.parameters()]
     with torch.no_grad():
         for p in model.generator.parameters():
@@ -76,6 +78,57 @@ def test_ema_follows_its_formula():
     model.update_ema()
     for ema, old, new in zip(model.generator_ema.parameters(), before, model.generator.parameters()):
         torch.testing.assert_close(ema, 0.9 * old + 0.1 * new)
+
+
+def test_ema_warm_up_copies_g_first_then_keeps_a_half_life_of_rampup_times_the_steps_so_far():
+    model = SNGAN(**TOY, ema_decay=0.999, ema_rampup=0.5)
+    ema = []
+    for step, value in enumerate([1.0, 2.0, 3.0]):  # G's weights at generator steps 1, 2, 3
+        with torch.no_grad():
+            for p in model.generator.parameters():
+                p.fill_(value)
+        model.g_step = step
+        model.update_ema()
+        ema.append(next(model.generator_ema.parameters()).flatten()[0].item())
+    # beta = min(0.999, 0.5 ** (1 / (0.5 t))): 0 at t = 0 (the random init is gone), 0.25 at t = 1, 0.5 at t = 2.
+    first = 1.0
+    second = 0.25 * first + 0.75 * 2.0
+    assert ema == pytest.approx([first, second, 0.5 * second + 0.5 * 3.0])
+
+
+def test_ema_decay_reaches_the_configured_value_when_its_half_life_is_rampup_of_training():
+    half_life = math.log(0.5) / math.log(0.999)  # 692.8 G steps
+    assert ema_beta(int(half_life / 0.05), 0.999, 0.05) < 0.999
+    assert ema_beta(int(half_life / 0.05) + 1, 0.999, 0.05) == 0.999
+    assert ema_beta(100, 0.999, 0.05) == pytest.approx(0.5 ** (1 / 5))
+    assert ema_beta(0, 0.999, None) == ema_beta(10**6, 0.999, None) == 0.999
+
+
+def test_ema_generator_averages_batchnorm_statistics_with_its_weights():
+    model = SNGAN(data_shape=(1, 8, 8), architecture="cnn", width=2, latent_dim=4, ema_rampup=0.5)
+    norms = [m for m in model.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    ema_norms = [m for m in model.generator_ema.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    statistics = []
+    for step in range(2):
+        with torch.no_grad():
+            model.generator(torch.randn(16, 4) * (step + 2))  # train mode: new running statistics
+        statistics.append([(norm.running_mean.clone(), norm.running_var.clone()) for norm in norms])
+        model.g_step = step
+        model.update_ema()
+    # beta = 0 at step 0 (a copy), 0.5 ** (1 / 0.5) = 0.25 at step 1.
+    for i, ema in enumerate(ema_norms):
+        (mean_0, var_0), (mean_1, var_1) = statistics[0][i], statistics[1][i]
+        torch.testing.assert_close(ema.running_mean, 0.25 * mean_0 + 0.75 * mean_1)
+        torch.testing.assert_close(ema.running_var, 0.25 * var_0 + 0.75 * var_1)
+        assert not torch.allclose(ema.running_mean, norms[i].running_mean)
+        assert ema.num_batches_tracked == norms[i].num_batches_tracked == 2
+
+
+def test_ema_copies_buffers_that_are_not_batchnorm_statistics():
+    model = StyleGANADA(width=8)
+    model.generator.mapping.w_avg.normal_()
+    model.update_ema()
+    torch.testing.assert_close(model.generator_ema.mapping.w_avg, model.generator.mapping.w_avg)
 
 
 def test_kimg_budget_counts_real_images_shown_to_the_critic():
