@@ -9,7 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, StyleGANADA, Toy2DDataModule
-from lightning_gans.technique import ema_beta
+from lightning_gans.techniques.base import ema_beta
 
 
 def train(model, **trainer_kwargs):
