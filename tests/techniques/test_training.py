@@ -38,7 +38,9 @@ def test_trains_and_resumes_on_the_same_trajectory(technique, kind, fashion_root
     fit(config_path(technique, kind), tmp_path, "full", *overrides)
     full = tmp_path / technique / "full"
     assert (full / "config.yaml").is_file()
-    assert sorted(p.name for p in (full / "checkpoints").iterdir()) == ["g0000050.ckpt", "g0000100.ckpt", "last.ckpt"]
+    best = ["best.ckpt"] if kind == "toy" else []  # toy metrics rank the run; the image runs here evaluate no FID
+    assert sorted(p.name for p in (full / "checkpoints").iterdir()) == [*best, "g0000050.ckpt", "g0000100.ckpt",
+                                                                        "last.ckpt"]
     assert (full / "samples" / "g0000100.png").is_file()
     with open(full / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
