@@ -1,8 +1,8 @@
 """The bench's outputs from its finished runs' metrics.csv files: results.csv (one row per run), results.md (mean ±
 std per technique, best first, ties within seed noise marked, with the protocol and, for image benches, a real-data
 row and each technique's FID as a ratio to it), fid_vs_kimg.png and fid_vs_time.png (a line per technique: the
-mean over seeds, a band from the smallest to the largest seed) and samples.png (the last grid of each technique's
-first seed, side by side).
+mean over seeds, a band from the smallest to the largest seed), samples.png (the last grid of each technique's
+first seed, side by side) and, for StyleGANADA runs, ada_p_vs_kimg.png and ada_rt_vs_kimg.png.
 
 Evaluation rows (FID, toy metrics) and training rows (kimg, wall time) of metrics.csv share the generator step;
 evaluation points get their kimg and wall time by interpolating the training rows at their step.
@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+
+# StyleGANADA's augmentation probability and overfitting signal r_t, plotted over kimg when the runs log them
+ADA_CURVES = {"ada/p": "ada_p_vs_kimg.png", "ada/rt": "ada_rt_vs_kimg.png"}
 
 
 def read_csv(path: Path) -> list[dict[str, float]]:
@@ -56,6 +59,7 @@ class RunMetrics:
         self.technique, self.seed, self.run_dir = run.technique, run.seed, run.run_dir
         self.keys = [(resolve_key(rows, key), goal) for key, goal in metric_specs]
         self.curves = {key: column(rows, key) for key, _ in self.keys}
+        self.curves.update({key: column(rows, key) for key in ADA_CURVES if any(key in row for row in rows)})
         train_steps, self.train_kimg = column(rows, "progress/kimg")
         _, self.train_wall = column(rows, "progress/wall_time_s")
         self.train_steps = train_steps
@@ -202,9 +206,8 @@ def pyplot():
     return plt
 
 
-def plot_curves(bench_dir: Path, runs: list[RunMetrics], x_axis: str, filename: str) -> None:
-    """One line per technique: the rank metric's mean over seeds at each evaluation step, band = min..max."""
-    key = runs[0].keys[0][0]
+def plot_curves(bench_dir: Path, runs: list[RunMetrics], key: str, x_axis: str, filename: str) -> None:
+    """One line per technique: `key`'s mean over seeds at each step it was logged, band = min..max."""
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     by_technique = defaultdict(list)
@@ -251,6 +254,10 @@ def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[st
                  reference: dict | None = None) -> None:
     metrics = [RunMetrics(run, preset.metrics) for run in runs]
     write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
-    plot_curves(bench_dir, metrics, "kimg", "fid_vs_kimg.png")
-    plot_curves(bench_dir, metrics, "wall", "fid_vs_time.png")
+    rank_key = metrics[0].keys[0][0]
+    plot_curves(bench_dir, metrics, rank_key, "kimg", "fid_vs_kimg.png")
+    plot_curves(bench_dir, metrics, rank_key, "wall", "fid_vs_time.png")
+    for key, filename in ADA_CURVES.items():
+        if logged := [run for run in metrics if key in run.curves]:
+            plot_curves(bench_dir, logged, key, "kimg", filename)
     plot_samples(bench_dir, metrics)

@@ -1,12 +1,13 @@
 """results.md of an image bench from synthetic runs (no training): precision/recall columns, ties within seed
-noise, the real-data row and FID as a ratio to it."""
+noise, the real-data row and FID as a ratio to it; presets with variants and the ADA plots."""
 
 from types import SimpleNamespace
 
 import pytest
+from PIL import Image
 
-from lightning_gans.commands.bench import PRESETS, real_data_reference
-from lightning_gans.commands.bench_report import seed_noise_ranks, write_table
+from lightning_gans.commands.bench import FINISHED, PRESETS, fit_command, plan_runs, real_data_reference
+from lightning_gans.commands.bench_report import seed_noise_ranks, write_report, write_table
 
 PROTOCOL = "lenet-fmnist_2k_train"
 KEYS = [(f"fid/{PROTOCOL}", "min"), (f"kid/{PROTOCOL}", "min"), (f"precision/{PROTOCOL}", "max"),
@@ -61,3 +62,42 @@ def test_table_has_the_real_data_row_ratio_and_ties(results_md):
 def test_the_real_data_row_is_computed_once_per_bench(tmp_path):
     (tmp_path / "reference.json").write_text('{"images": "x", "fid/p": 1.0}')
     assert real_data_reference(tmp_path, run=None) == {"images": "x", "fid/p": 1.0}
+
+
+def test_a_variant_preset_runs_each_config_once_per_variant_with_its_overrides(tmp_path):
+    preset = PRESETS["fmnist-2k"]
+    runs = plan_runs(preset, None, 2, tmp_path)
+    assert [(run.technique, run.seed) for run in runs] == [
+        (f"stylegan_ada-{variant}", seed) for variant in ("2k-noaug", "2k-ada", "full-ada") for seed in (0, 1)]
+    assert runs[0].run_dir == tmp_path / "runs" / "stylegan_ada-2k-noaug" / "seed0"
+    noaug, ada, full = (fit_command(runs[i], preset, ["--model.width", "8"]) for i in (0, 2, 4))
+    assert noaug[-2:] == ["--model.width", "8"]  # the user's overrides come last and win
+    assert " --data.limit 2000 --model.ada_heuristic fixed --model.augment_p 0 " in " ".join(noaug)
+    assert " --data.limit 2000 " in " ".join(ada) and "--model.ada_heuristic" not in ada
+    assert "--data.limit" not in full
+
+
+def write_adaptive_run(run_dir, p_values):
+    """A finished StyleGANADA-like run: metrics.csv with training rows (kimg, wall time, ada/p, ada/rt) and FID rows."""
+    (run_dir / "samples").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(run_dir / "samples" / "g000020.png")
+    rows = ["step,progress/kimg,progress/wall_time_s,perf/img_per_s,ada/p,ada/rt,fid/x,kid/x,precision/x,recall/x"]
+    rows += [f"{step},{step * 0.032},{step * 0.1},320,{p},0.6,,,," for step, p in zip((10, 20), p_values)]
+    rows += [f"{step},,,,,,{50 - step},0.01,0.5,0.4" for step in (10, 20)]
+    (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
+    (run_dir / FINISHED).write_text('{"peak_rss_mb": 100}')
+
+
+def test_adaptive_runs_get_plots_of_p_and_rt_over_kimg(tmp_path):
+    runs = plan_runs(PRESETS["fmnist-2k"], None, 1, tmp_path)
+    for run, p_values in zip(runs, ((0.0, 0.0), (0.1, 0.3), (0.0, 0.05))):
+        write_adaptive_run(run.run_dir, p_values)
+    write_report(tmp_path, "fmnist-2k", PRESETS["fmnist-2k"], runs, [], 1)
+    for name in ("ada_p_vs_kimg.png", "ada_rt_vs_kimg.png", "fid_vs_kimg.png", "samples.png"):
+        assert Image.open(tmp_path / name).size[0] > 300
+    toy_like = plan_runs(PRESETS["fmnist-cpu"], ["sngan"], 1, tmp_path / "other")
+    write_adaptive_run(toy_like[0].run_dir, (0.0, 0.0))
+    (toy_like[0].run_dir / "metrics.csv").write_text(
+        (toy_like[0].run_dir / "metrics.csv").read_text().replace("ada/p,ada/rt", "a,b"))
+    write_report(tmp_path / "other", "fmnist-cpu", PRESETS["fmnist-cpu"], toy_like, [], 1)
+    assert (tmp_path / "other" / "fid_vs_kimg.png").is_file() and not (tmp_path / "other" / "ada_p_vs_kimg.png").exists()
