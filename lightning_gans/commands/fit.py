@@ -29,6 +29,7 @@ from lightning_gans.training.loggers import LOGGER_CHOICES, build_loggers
 from lightning_gans.training.metric_callbacks import FIDCallback, ToyMetrics
 from lightning_gans.training.progress import GeneratorStepProgressBar
 from lightning_gans.training.sample_grids import SampleGrid
+from lightning_gans.training.summary import fit_summary
 
 RUN_DIR_ENV = "LIGHTNING_GANS_RUN_DIR"  # hands rank 0's run directory to the processes DDP launches
 
@@ -215,6 +216,12 @@ class GANCLI(LightningCLI):
             self.datamodule.prepare_data()
             self.run_directory.mkdir(parents=True, exist_ok=True)
             os.environ[RUN_DIR_ENV] = str(self.run_directory)
+
+
+    def after_fit(self):
+        """LightningCLI calls it when fit returns (not after a signal or a divergence): the run's summary."""
+        if self.trainer.is_global_zero:
+            print(fit_summary(self.trainer, self.run_directory))
 
 
 def main(argv: list[str]) -> None:
