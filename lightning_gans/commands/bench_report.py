@@ -140,9 +140,9 @@ def hardware() -> str:
 
 
 def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics], extra: list[str], parallel: int,
-                reference: dict | None = None) -> None:
+                reference: dict | None = None) -> str:
     """results.csv and results.md; `reference` (metric -> value, and "images": what was scored) adds the real-data
-    row of an image bench."""
+    row of an image bench. Returns the ranking in one line: each technique's mean final and best ranking metric."""
     rows = [run.summary() for run in runs]
     with open(bench_dir / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -190,6 +190,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     if reference:
         lines.append("| real data | — | " + " | ".join(real_data_cells(reference, columns)) + " | — |")
     (bench_dir / "results.md").write_text("\n".join(lines) + "\n")
+    return f"by final {rank_key} (best in brackets): " + ", ".join(
+        f"{ranks[t]} {t} {np.mean(finals[t]):.4g} ({np.mean([r[f'best {rank_key}'] for r in by_technique[t]]):.4g})"
+        for t in order)
 
 
 def pyplot():
@@ -248,9 +251,11 @@ def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
 
 
 def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[str], parallel: int,
-                 reference: dict | None = None) -> None:
+                 reference: dict | None = None) -> str:
+    """Writes the table and the plots; returns the ranking line of `write_table`."""
     metrics = [RunMetrics(run, preset.metrics) for run in runs]
-    write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
+    ranking_line = write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
     plot_curves(bench_dir, metrics, "kimg", "fid_vs_kimg.png")
     plot_curves(bench_dir, metrics, "wall", "fid_vs_time.png")
     plot_samples(bench_dir, metrics)
+    return ranking_line

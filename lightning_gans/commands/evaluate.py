@@ -94,6 +94,17 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
     return results
 
 
+def evaluation_summary(ckpt_path: str) -> str:
+    """Where the numbers went, and how to see the checkpoint's samples."""
+    run_dir = Path(ckpt_path).resolve().parent.parent
+    lines = [f"lightning-gans: evaluated {ckpt_path}",
+             f"  metrics        {run_dir / 'metrics.json'}",
+             f"  samples        lightning-gans generate --ckpt_path {ckpt_path} --grid samples.png"]
+    if (run_dir / "tensorboard").is_dir():
+        lines.append(f"  training       tensorboard --logdir {run_dir / 'tensorboard'}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     parser = OneLineParser(prog="lightning-gans evaluate", description=__doc__.split("\n\n")[1].replace("\n", " "))
     parser.add_argument("--ckpt_path", required=True, help="a checkpoint inside its run directory, or best or last")
@@ -110,3 +121,4 @@ def main(argv: list[str]) -> None:
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         for name, value in results.items():
             print(f"{name} {value!r}")
+        print(evaluation_summary(resolve_ckpt_path(args.ckpt_path, args.run_dir)))
