@@ -15,8 +15,8 @@ from lightning_gans.training.summary import format_metrics
 def fake_run(max_g_steps=None, max_kimg=None, g_step=0, device="cpu"):
     module = SimpleNamespace(name="wgan_gp", hparams=SimpleNamespace(max_g_steps=max_g_steps, max_kimg=max_kimg),
                              g_step=g_step, images_seen=g_step * 256, device=torch.device(device))
-    trainer = SimpleNamespace(lightning_module=module, is_global_zero=True, progress_bar_metrics={"loss/d": torch.tensor(-1.23456),
-                                                                           "loss/g": torch.tensor(7.0)})
+    losses = {"loss/d": torch.tensor(-1.23456), "loss/g": torch.tensor(7.0)}
+    trainer = SimpleNamespace(lightning_module=module, is_global_zero=True, progress_bar_metrics=losses)
     return trainer, module
 
 
