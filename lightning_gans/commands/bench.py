@@ -276,6 +276,17 @@ def check_same_bench(bench_dir: Path, settings: dict) -> None:
     path.write_text(json.dumps(settings))
 
 
+def bench_summary(bench_dir: Path, ranking_line: str) -> str:
+    """Where a bench's results are and how to look at them."""
+    lines = [f"  ranking        {ranking_line}",
+             f"  table          {bench_dir / 'results.md'} (and results.csv)",
+             f"  plots          {bench_dir / 'fid_vs_kimg.png'}, fid_vs_time.png, samples.png",
+             f"  runs           {bench_dir / 'runs'}/<technique>/seed<N>/ (their console output in {bench_dir / 'logs'}/)"]
+    if any((bench_dir / "runs").glob("*/*/wandb/offline-run-*")):
+        lines.append(f"  view           wandb sync {bench_dir / 'runs'}/*/*/wandb/offline-run-*   (W&B logged offline)")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     args, extra = parse_args(argv)
     preset = PRESETS[args.preset]
@@ -286,10 +297,13 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     failed = train_all(runs, preset, extra, args.parallel)
     finished = [run for run in runs if run.finished]
+    ranking_line = None
     if finished:
         reference = real_data_reference(bench_dir, finished[0]) if is_image_preset(preset) else None
-        write_report(bench_dir, args.preset, preset, finished, extra, args.parallel, reference)
+        ranking_line = write_report(bench_dir, args.preset, preset, finished, extra, args.parallel, reference)
     print(f"lightning-gans bench: {len(finished)} of {len(runs)} runs finished, {time.perf_counter() - start:.0f} s; "
           f"results in {bench_dir}")
+    if ranking_line:
+        print(bench_summary(bench_dir, ranking_line))
     if failed:
         sys.exit(1)

@@ -144,9 +144,9 @@ def hardware() -> str:
 
 
 def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics], extra: list[str], parallel: int,
-                reference: dict | None = None) -> None:
+                reference: dict | None = None) -> str:
     """results.csv and results.md; `reference` (metric -> value, and "images": what was scored) adds the real-data
-    row of an image bench."""
+    row of an image bench. Returns the ranking in one line: each technique's mean final and best ranking metric."""
     rows = [run.summary() for run in runs]
     with open(bench_dir / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -194,6 +194,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     if reference:
         lines.append("| real data | — | " + " | ".join(real_data_cells(reference, columns)) + " | — |")
     (bench_dir / "results.md").write_text("\n".join(lines) + "\n")
+    return f"by final {rank_key} (best in brackets): " + ", ".join(
+        f"{ranks[t]} {t} {np.mean(finals[t]):.4g} ({np.mean([r[f'best {rank_key}'] for r in by_technique[t]]):.4g})"
+        for t in order)
 
 
 def pyplot():
@@ -251,9 +254,10 @@ def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
 
 
 def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[str], parallel: int,
-                 reference: dict | None = None) -> None:
+                 reference: dict | None = None) -> str:
+    """Writes the table and the plots; returns the ranking line of `write_table`."""
     metrics = [RunMetrics(run, preset.metrics) for run in runs]
-    write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
+    ranking_line = write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
     rank_key = metrics[0].keys[0][0]
     plot_curves(bench_dir, metrics, rank_key, "kimg", "fid_vs_kimg.png")
     plot_curves(bench_dir, metrics, rank_key, "wall", "fid_vs_time.png")
@@ -261,3 +265,4 @@ def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[st
         if logged := [run for run in metrics if key in run.curves]:
             plot_curves(bench_dir, logged, key, "kimg", filename)
     plot_samples(bench_dir, metrics)
+    return ranking_line

@@ -7,6 +7,7 @@ it runs N processes (Lightning Fabric, DDP); since sample i has the same z on an
 do not depend on N.
 """
 
+import argparse
 import importlib
 import json
 import os
@@ -57,7 +58,7 @@ def load_technique(ckpt_path: str, config: dict):
 
 
 def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None, extractor: Optional[str] = None,
-             accelerator: str = "auto") -> dict[str, float]:
+             accelerator: str = "auto", show_progress: bool = False) -> dict[str, float]:
     check_checkpoint(ckpt_path)
     run_dir, config = run_config(ckpt_path)
     require(num_samples is None or num_samples >= 2, "--num_samples", num_samples, "use an integer >= 2")
@@ -70,6 +71,7 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
 
     fabric = Fabric(accelerator=accelerator, devices=devices, strategy="ddp" if devices > 1 else "auto")
     fabric.launch()
+    progress = show_progress and fabric.is_global_zero
     model = load_technique(ckpt_path, config).to(fabric.device)
     latent_dim = model.hparams.latent_dim
     if is_toy:
@@ -81,15 +83,26 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
         split, batch_size = fid.get("reference_split", "train"), fid.get("batch_size", 250)
         network = build_feature_extractor(fid["extractor"], fid.get("feature_extractor_weights_path")).to(fabric.device)
         reference = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples)
-        real = reference.load_or_compute_once(network, batch_size, fabric.device)
+        real = reference.load_or_compute_once(network, batch_size, fabric.device, progress)
         results = image_metrics(model.sample, network, real, split, num_samples, latent_dim, fid.get("seed", 0),
-                                batch_size, fid.get("kid_subset_size", 1000), fabric.device)
+                                batch_size, fid.get("kid_subset_size", 1000), fabric.device, progress)
     if fabric.is_global_zero:
         record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.g_step, "devices": devices, **results}
         tmp = run_dir / f"metrics.json.tmp{os.getpid()}"
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, run_dir / "metrics.json")
     return results
+
+
+def evaluation_summary(ckpt_path: str) -> str:
+    """Where the numbers went, and how to see the checkpoint's samples."""
+    run_dir = Path(ckpt_path).resolve().parent.parent
+    lines = [f"lightning-gans: evaluated {ckpt_path}",
+             f"  metrics        {run_dir / 'metrics.json'}",
+             f"  samples        lightning-gans generate --ckpt_path {ckpt_path} --grid samples.png"]
+    if (run_dir / "tensorboard").is_dir():
+        lines.append(f"  training       tensorboard --logdir {run_dir / 'tensorboard'}")
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
@@ -100,9 +113,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--num_samples", type=int, help="samples to score (default: the run's protocol)")
     parser.add_argument("--extractor", help="FID feature extractor of image runs (default: the run's fid.extractor)")
     parser.add_argument("--accelerator", default="auto", help="cpu, gpu or auto (default)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                        help="bars counting the samples generated and the real features extracted (default: on)")
     args = parser.parse_args(argv)
     results = evaluate(resolve_ckpt_path(args.ckpt_path, args.run_dir), args.devices, args.num_samples, args.extractor,
-                       args.accelerator)
+                       args.accelerator, args.progress)
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
         for name, value in results.items():
             print(f"{name} {value!r}")
+        print(evaluation_summary(resolve_ckpt_path(args.ckpt_path, args.run_dir)))

@@ -17,6 +17,7 @@ from typing import Literal, Optional
 
 import torch
 from jsonargparse import ActionYesNo
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.cli import LightningCLI
 
 from lightning_gans.commands.configs import resolve_config_args
@@ -26,7 +27,9 @@ from lightning_gans.techniques import GANTechnique, technique_name
 from lightning_gans.training.checkpoints import GANCheckpoint, check_checkpoint, check_checkpoint_fits
 from lightning_gans.training.loggers import LOGGER_CHOICES, build_loggers
 from lightning_gans.training.metric_callbacks import FIDCallback, ToyMetrics
+from lightning_gans.training.progress import GeneratorStepProgressBar
 from lightning_gans.training.sample_grids import SampleGrid
+from lightning_gans.training.summary import fit_summary
 
 RUN_DIR_ENV = "LIGHTNING_GANS_RUN_DIR"  # hands rank 0's run directory to the processes DDP launches
 
@@ -175,7 +178,17 @@ class GANCLI(LightningCLI):
         else:  # the user's own logger(s) replace --logger (false: none); metrics.csv stays
             own = [] if explicit is False else list(explicit) if isinstance(explicit, (list, tuple)) else [explicit]
             chosen = build_loggers("none", self.run_directory) + own
-        return super().instantiate_trainer(logger=chosen, **kwargs)
+        return super().instantiate_trainer(logger=chosen, callbacks=self.callbacks_with_progress_bar(), **kwargs)
+
+    def callbacks_with_progress_bar(self) -> list:
+        """`--trainer.callbacks` and the bar in generator steps (`training.progress`), unless the bar is turned off
+        or the user gave a progress bar of their own."""
+        trainer = self.config_init[self.subcommand].trainer
+        callbacks = [] if trainer.callbacks is None else list(trainer.callbacks) if isinstance(trainer.callbacks, list) \
+            else [trainer.callbacks]
+        if trainer.enable_progress_bar is not False and not any(isinstance(c, ProgressBar) for c in callbacks):
+            callbacks.append(GeneratorStepProgressBar())
+        return callbacks
 
     def instantiate_classes(self):
         with collect_config_errors() as errors:
@@ -203,6 +216,12 @@ class GANCLI(LightningCLI):
             self.datamodule.prepare_data()
             self.run_directory.mkdir(parents=True, exist_ok=True)
             os.environ[RUN_DIR_ENV] = str(self.run_directory)
+
+
+    def after_fit(self):
+        """LightningCLI calls it when fit returns (not after a signal or a divergence): the run's summary."""
+        if self.trainer.is_global_zero:
+            print(fit_summary(self.trainer, self.run_directory))
 
 
 def main(argv: list[str]) -> None:

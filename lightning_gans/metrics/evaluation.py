@@ -17,6 +17,7 @@ from torch import nn
 from lightning_gans.data.stream import to_float
 from lightning_gans.metrics.fid import count_label, fid_features_to_statistics, fid_metric, kid_metric
 from lightning_gans.metrics.fidelity import ISC_SPLITS, NEIGHBORHOOD, inception_score, precision_recall
+from lightning_gans.metrics.progress import counted
 from lightning_gans.metrics.sampling import latents_for_indices, rank_share
 from lightning_gans.metrics.toy import high_quality_counts, mode_statistics_from_counts
 from lightning_gans.processes import all_gather_rows, all_reduce_sum, rank_and_world_size
@@ -45,22 +46,25 @@ def features_and_class_counts(extractor: nn.Module, batches, device) -> tuple[to
 
 
 def generate_features(sample: Sampler, extractor: nn.Module, num_samples: int, latent_dim: int, seed: int,
-                      batch_size: int, device) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """This process's share of the fakes as features, and the class counts (`features_and_class_counts`)."""
-    batches = (sample(z) for z in this_process_latents(num_samples, latent_dim, seed).split(batch_size))
+                      batch_size: int, device, progress: bool = False) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """This process's share of the fakes as features, and the class counts (`features_and_class_counts`); with
+    `progress`, a bar counts the samples generated."""
+    latents = this_process_latents(num_samples, latent_dim, seed)
+    batches = (sample(z) for z in counted(latents.split(batch_size), len(latents), "generating samples", progress))
     return features_and_class_counts(extractor, batches, device)
 
 
 def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
                   num_samples: int, latent_dim: int, seed: int = 0, batch_size: int = 250,
-                  kid_subset_size: int = 1000, device="cpu") -> dict[str, float]:
+                  kid_subset_size: int = 1000, device="cpu", progress: bool = False) -> dict[str, float]:
     """`fid/<protocol>`, `kid/<protocol>`, `kid_std/<protocol>`, `precision/<protocol>` and `recall/<protocol>`
     of `num_samples` samples against the real statistics `real` (`fid.fid_features_to_statistics` of
     `reference_split`), the protocol being `<extractor>_<N>_<split>`; with a classifying extractor also
     `classes/covered_<extractor>_<N>` and `classes/kl_uniform_<extractor>_<N>`. Precision and recall
     (k = 3) compare the N fakes with the first N real features, and are left out when either set has 3 or fewer.
-    With the inception extractor also the Inception Score `isc/inception_<N>` and `isc_std/inception_<N>` (N >= 10)."""
-    fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device)
+    With the inception extractor also the Inception Score `isc/inception_<N>` and `isc_std/inception_<N>` (N >= 10).
+    `progress` shows a bar of the samples generated."""
+    fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device, progress)
     return feature_metrics(fake, class_counts, extractor, real, reference_split, num_samples, seed, kid_subset_size)
 
 

@@ -11,6 +11,7 @@ from lightning_gans.data.sources import load_images
 from lightning_gans.data.stream import to_float
 from lightning_gans.metrics.cache import cache_dir
 from lightning_gans.metrics.fid import extract_features, fid_features_to_statistics
+from lightning_gans.metrics.progress import counted
 from lightning_gans.processes import barrier, rank_and_world_size
 
 
@@ -26,7 +27,8 @@ class RealStatistics:
         key = f"{self.dataset}-{self.split}-{self.resolution}px-{extractor.name}-{extractor.weights_hash}-{self.num_samples}"
         return cache_dir() / "fid-stats" / f"{key}.pt"
 
-    def load_or_compute(self, extractor, batch_size: int, device) -> dict[str, torch.Tensor]:
+    def load_or_compute(self, extractor, batch_size: int, device, progress: bool = False) -> dict[str, torch.Tensor]:
+        """The cached statistics, or those computed now (with `progress`, a bar counts the images extracted)."""
         path = self.path(extractor)
         if path.is_file():
             try:
@@ -37,7 +39,8 @@ class RealStatistics:
         if len(images) > self.num_samples:  # a seeded choice, part of the cache key through N
             order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
             images = images[order[: self.num_samples]]
-        features = extract_features(extractor, (to_float(batch) for batch in images.split(batch_size)), device)
+        batches = counted(images.split(batch_size), len(images), "real features", progress)
+        features = extract_features(extractor, (to_float(batch) for batch in batches), device)
         statistics = fid_features_to_statistics(features)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
@@ -45,9 +48,9 @@ class RealStatistics:
         os.replace(tmp, path)  # atomic: a crash never leaves a truncated cache file
         return statistics
 
-    def load_or_compute_once(self, extractor, batch_size: int, device) -> dict[str, torch.Tensor]:
+    def load_or_compute_once(self, extractor, batch_size: int, device, progress: bool = False) -> dict[str, torch.Tensor]:
         """`load_or_compute` for every process, computed by process 0 alone: the others then read its cache file."""
         first = rank_and_world_size()[0] == 0
-        statistics = self.load_or_compute(extractor, batch_size, device) if first else None
+        statistics = self.load_or_compute(extractor, batch_size, device, progress) if first else None
         barrier()
         return statistics if first else self.load_or_compute(extractor, batch_size, device)

@@ -285,10 +285,9 @@ class GANTechnique(pl.LightningModule):
         )
 
     def report(self, terms: dict[str, torch.Tensor]) -> None:
-        """Progress bar every step; loggers every `trainer.log_every_n_steps` generator steps, with the window's
-        means (`StatsWindow`), the counters, img/s and the learning rates (`lr/g`, `lr/d`), at step = g_step."""
-        self.log("g_step", float(self.g_step), prog_bar=True, logger=False)
-        self.log("kimg", self.images_seen / 1000, prog_bar=True, logger=False)
+        """The losses to the progress bar every step (`training.progress` shows the counters and img/s); loggers every
+        `trainer.log_every_n_steps` generator steps, with the window's means (`StatsWindow`), the counters, img/s and
+        the learning rates (`lr/g`, `lr/d`), at step = g_step."""
         self.log_dict({key: terms[key] for key in PROGRESS_BAR_KEYS}, prog_bar=True, logger=False)
         now = time.perf_counter()
         if self._window_start is None:
@@ -304,7 +303,6 @@ class GANTechnique(pl.LightningModule):
         self._window_start = (now, self.images_seen)
         for logger in self.loggers:
             logger.log_metrics(metrics, step=self.g_step)
-        self.log("img/s", metrics["perf/img_per_s"], prog_bar=True, logger=False)
 
     def wall_time(self) -> float:
         """Seconds of training of this run, evaluation included, summed over resumes."""

@@ -13,6 +13,7 @@ from pytorch_lightning.callbacks import Checkpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lightning_gans.errors import ConfigError, TrainingDiverged
+from lightning_gans.training.loggers import summarize
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 
@@ -94,32 +95,38 @@ class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
 
 class KeepsBestCheckpoint(EveryNGeneratorSteps):
     """An evaluation every N generator steps that writes `checkpoints/best.ckpt` whenever `rank(metrics)` (a tuple,
-    lower is better, compared in order) improves on the best so far. The best rank is part of the callback's state,
-    so it survives a resume."""
+    lower is better, compared in order) improves on the best so far. `latest` and `best_metrics` hold the metrics
+    of the last and of the best evaluation with their `g_step` (for the run's summary); the best rank and metrics
+    are part of the callback's state, so they survive a resume."""
 
     def __init__(self, every_n_g_steps: int):
         super().__init__(every_n_g_steps)
         self.best: list[float] | None = None
+        self.latest: dict[str, float] = {}
+        self.best_metrics: dict[str, float] = {}
 
     @staticmethod
     def rank(metrics: dict[str, float]) -> tuple[float, ...]:
         raise NotImplementedError
 
     def keep_if_best(self, trainer, metrics: dict[str, float]) -> None:
+        self.latest = {"g_step": trainer.lightning_module.g_step, **metrics}
         rank = self.rank(metrics)
         if any(math.isnan(value) for value in rank) or (self.best is not None and rank >= tuple(self.best)):
             return
-        self.best = list(rank)
+        self.best, self.best_metrics = list(rank), self.latest
         dirpath = getattr(trainer.checkpoint_callback, "dirpath", None) or os.path.join(trainer.default_root_dir,
                                                                                          "checkpoints")
         os.makedirs(dirpath, exist_ok=True)
         write_checkpoint(trainer, Path(dirpath) / "best.ckpt")
+        if trainer.is_global_zero:
+            summarize(trainer.loggers, {f"best/{key}": value for key, value in self.best_metrics.items()})
 
     def state_dict(self) -> dict:
-        return {"best": self.best}
+        return {"best": self.best, "best_metrics": self.best_metrics}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.best = state_dict["best"]
+        self.best, self.best_metrics = state_dict["best"], state_dict.get("best_metrics", {})  # absent in older checkpoints
 
 
 def check_checkpoint(path: str) -> None:

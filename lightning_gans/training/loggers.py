@@ -13,6 +13,7 @@ from typing import Optional
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.loggers.csv_logs import ExperimentWriter
 from pytorch_lightning.loggers.logger import rank_zero_experiment
+from pytorch_lightning.utilities import rank_zero_only
 
 from lightning_gans.errors import ConfigError
 
@@ -44,13 +45,35 @@ class RunCSVLogger(CSVLogger):
 
 
 class FinishingWandbLogger(WandbLogger):
-    """Lightning's WandbLogger leaves the W&B run open after fit, so a second fit in the same process would log
-    into it; this one finishes the run with the fit."""
+    """Lightning's WandbLogger, with charts against the generator step (`progress/g_step`, in every row; training
+    rows and evaluations also carry `progress/kimg`), and the run finished with the fit (Lightning's leaves it open,
+    so a second fit in the same process would log into it). `view` is then how to see the run: its URL, or the
+    `wandb sync` command of an offline run."""
+
+    axes_defined = False
+    view: Optional[str] = None
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict, step: Optional[int] = None) -> None:
+        if not self.axes_defined:  # after Lightning's own definitions (trainer/global_step), which these replace
+            self.experiment.define_metric("progress/g_step")
+            self.experiment.define_metric("*", step_metric="progress/g_step", step_sync=True)
+            self.axes_defined = True
+        super().log_metrics(metrics if step is None else {"progress/g_step": step, **metrics}, step)
 
     def finalize(self, status: str) -> None:
         super().finalize(status)
         if self._experiment is not None:
-            self._experiment.finish(exit_code=0 if status == "success" else 1)
+            run = self._experiment
+            self.view = f"wandb sync {run.sync_dir}" if run.offline else f"open {run.url}"
+            run.finish(exit_code=0 if status == "success" else 1)
+
+
+def summarize(loggers: list[Logger], values: dict[str, float]) -> None:
+    """Write `values` into the summary of the W&B run (the columns of W&B's runs table); call on rank 0."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.summary.update(values)
 
 
 def wandb_api_key_configured() -> bool:

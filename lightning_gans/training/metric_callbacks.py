@@ -5,6 +5,8 @@ the same functions `lightning-gans evaluate` calls, so a run's curve and a later
 
 from typing import Optional
 
+from pytorch_lightning.loggers import WandbLogger
+
 from lightning_gans.data import ImageDataModule, Toy2DDataModule
 from lightning_gans.errors import ConfigError, require
 from lightning_gans.metrics import build_feature_extractor
@@ -14,8 +16,16 @@ from lightning_gans.training.checkpoints import KeepsBestCheckpoint
 
 
 def log_metrics(trainer, pl_module, metrics: dict[str, float]) -> None:
+    """To every logger at step = g_step; W&B's rows also get kimg, its charts' other axis (metrics.csv keeps
+    the counters in the training rows, which bench_report interpolates)."""
     for logger in trainer.loggers:
-        logger.log_metrics(metrics, step=pl_module.g_step)
+        row = {**metrics, "progress/kimg": pl_module.images_seen / 1000} if isinstance(logger, WandbLogger) else metrics
+        logger.log_metrics(row, step=pl_module.g_step)
+
+
+def shows_progress(trainer) -> bool:
+    """Evaluations show their progress where training shows its bar: rank 0, unless the bar is turned off."""
+    return trainer.progress_bar_callback is not None and trainer.is_global_zero
 
 
 class FIDCallback(KeepsBestCheckpoint):
@@ -69,14 +79,15 @@ class FIDCallback(KeepsBestCheckpoint):
         reference = RealStatistics(datamodule.dataset, datamodule.root, self.reference_split, datamodule.resolution,
                                    self.num_samples)
         self.extractor.to(pl_module.device)
-        self.real = reference.load_or_compute_once(self.extractor, self.batch_size, pl_module.device)
+        self.real = reference.load_or_compute_once(self.extractor, self.batch_size, pl_module.device,
+                                                   shows_progress(trainer))
 
     def on_schedule(self, trainer, pl_module):
         if self.extractor is None:
             return
         metrics = image_metrics(pl_module.sample, self.extractor, self.real, self.reference_split, self.num_samples,
                                 pl_module.hparams.latent_dim, self.seed, self.batch_size, self.kid_subset_size,
-                                pl_module.device)
+                                pl_module.device, shows_progress(trainer))
         log_metrics(trainer, pl_module, metrics)
         self.keep_if_best(trainer, metrics)
 

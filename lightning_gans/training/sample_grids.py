@@ -6,12 +6,15 @@ critic's contour map.
 
 from pathlib import Path
 
+import numpy as np
 import torch
-from pytorch_lightning.loggers import WandbLogger
+from PIL import Image, ImageDraw, ImageFont
+from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from torch import nn
-from torchvision.utils import save_image
+from torchvision.utils import make_grid
 
 from lightning_gans.metrics.sampling import latents_for_indices
+from lightning_gans.metrics.toy import mode_statistics
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 
@@ -37,15 +40,39 @@ def save_critic_contour(path: Path, critic: nn.Module, real: torch.Tensor, fake:
     for points, color, label in ((real, "tab:orange", "real"), (fake, "tab:green", "generated")):
         points = points.float().cpu().numpy()
         ax.scatter(points[:, 0], points[:, 1], s=4, c=color, label=label)
-    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal", title=title)
+    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal")
+    ax.set_title(title, fontsize=9)
     ax.legend(loc="upper right", markerscale=3)
     figure.savefig(path)
 
 
+def titled_grid(samples: torch.Tensor, title: str) -> Image.Image:
+    """The image grid of `samples` in [-1, 1] under a line of text."""
+    grid = make_grid(samples, nrow=int(len(samples) ** 0.5), normalize=True, value_range=(-1, 1))
+    picture = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy()).convert("RGB")
+    font = ImageFont.load_default(size=11)
+    strip = font.getbbox(title)[3] + 6
+    canvas = Image.new("RGB", (picture.width, picture.height + strip), "white")
+    canvas.paste(picture, (0, strip))
+    ImageDraw.Draw(canvas).text((3, 3), title, fill="black", font=font)
+    return canvas
+
+
+def toy_title(pl_module, samples: torch.Tensor, data) -> str:
+    """Technique, counters, and the modes covered and the share of high-quality points among the drawn ones (PacGAN's
+    rule of 20 per 2,500 samples scaled to their number)."""
+    per_mode = max(1, round(20 * len(samples) / 2500))
+    stats = mode_statistics(samples, data.modes, data.mode_std, per_mode)
+    return (f"{pl_module.name}, G step {pl_module.g_step}, {pl_module.images_seen / 1000:.1f} kimg\n"
+            f"{stats['modes_covered']:.0f}/{len(data.modes)} modes covered, {stats['high_quality']:.0%} high quality "
+            f"(of these {len(samples)} points)")
+
+
 class SampleGrid(EveryNGeneratorSteps):
-    """Every `every_n_g_steps` generator steps, rank 0 writes `samples/g<step>.png` from a fixed z, and logs it
-    as the image `samples` to W&B when a WandbLogger is present. For toy 2-D data the picture shows these points
-    and as many real ones over the critic's contour map (`save_critic_contour`).
+    """Every `every_n_g_steps` generator steps, rank 0 writes `samples/g<step>.png` from a fixed z, titled with the
+    technique, G step and kimg, and logs it as the image `samples` to W&B and TensorBoard when they log the run.
+    For toy 2-D data the picture shows these points and as many real ones over the critic's contour map
+    (`save_critic_contour`), and its title the modes covered (`toy_title`).
 
     The z batch is the evaluation's samples 0..num_samples-1 (`sampling.latents_for_indices`), so grids of
     different steps, runs and techniques show the same latent codes and training's RNG stream is untouched."""
@@ -70,10 +97,15 @@ class SampleGrid(EveryNGeneratorSteps):
         path = Path(self.dirpath) / f"g{pl_module.g_step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         if samples.ndim == 2:
-            real = trainer.datamodule.train_samples[: self.num_samples]
-            save_critic_contour(path, pl_module.critic, real, samples, title=f"generator step {pl_module.g_step}")
+            data = trainer.datamodule
+            save_critic_contour(path, pl_module.critic, data.train_samples[: self.num_samples], samples,
+                                title=toy_title(pl_module, samples, data))
         else:
-            save_image(samples, path, nrow=int(self.num_samples**0.5), normalize=True, value_range=(-1, 1))
+            title = f"{pl_module.name}, G step {pl_module.g_step}, {pl_module.images_seen / 1000:.1f} kimg"
+            titled_grid(samples, title).save(path)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(key="samples", images=[str(path)], step=pl_module.g_step)
+            elif isinstance(logger, TensorBoardLogger):
+                picture = np.asarray(Image.open(path).convert("RGB"))
+                logger.experiment.add_image("samples", picture, global_step=pl_module.g_step, dataformats="HWC")

@@ -130,3 +130,11 @@ def test_bad_input_is_one_line_and_leaves_nothing(args, message, tmp_path, capsy
     assert exit_.value.code == 2
     assert capsys.readouterr().err == f"lightning-gans: error: {message}\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_summary_names_the_table_the_runs_and_how_to_sync_offline_runs(tmp_path):
+    (tmp_path / "runs" / "sngan" / "seed0" / "wandb" / "offline-run-1-abc").mkdir(parents=True)
+    lines = bench.bench_summary(tmp_path, "by final toy/modes_covered (best in brackets): 1 sngan 8 (8)").splitlines()
+    assert lines[0] == "  ranking        by final toy/modes_covered (best in brackets): 1 sngan 8 (8)"
+    assert f"  table          {tmp_path / 'results.md'} (and results.csv)" in lines
+    assert lines[-1].startswith(f"  view           wandb sync {tmp_path / 'runs'}/*/*/wandb/offline-run-*")

@@ -1,7 +1,10 @@
 """The command line as users meet it: one command list, help for every command, one-line errors with exit 2."""
 
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -81,3 +84,43 @@ def test_fit_is_quiet_by_default_and_verbose_brings_lightnings_messages_back(tmp
         assert noise not in quiet, quiet
     verbose = fit("--run_name", "verbose", "--verbose")
     assert "GPU available" in verbose and "Tip:" in verbose
+
+
+TINY_TOY = ["fit", "--config", "toy/wgan_gp", "--model.width", "8", "--trainer.enable_model_summary", "false"]
+
+
+def test_fit_shows_progress_in_generator_steps_and_ends_with_a_summary(tmp_path):
+    result = lightning_gans(*TINY_TOY, "--model.max_g_steps", "3", "--logger", "tensorboard", "--runs_root", str(tmp_path),
+                            "--run_name", "shown")
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_dir = tmp_path / "wgan_gp" / "shown"
+    lines = result.stdout.replace("\r", "\n").splitlines()
+    bar = [line for line in lines if line.startswith("wgan_gp:")][-1]
+    assert "100%|" in bar and "| 3/3 G steps [" in bar and "kimg=3.8" in bar  # 3 x 5 critic steps of 256 images
+    assert "Epoch" not in result.stdout
+    summary = lines[next(i for i, line in enumerate(lines) if line.startswith("lightning-gans: ")):]
+    assert lines.index(bar) < len(lines) - len(summary)  # the bar stays above the summary
+    assert summary[0].startswith("lightning-gans: wgan_gp trained to generator step 3 (3.8 kimg) in 00:00:")
+    assert f"  run directory  {run_dir}" in summary
+    assert f"  checkpoints    {run_dir}/checkpoints/last.ckpt  {run_dir}/checkpoints/best.ckpt" in summary
+    assert any(line.startswith("  final metrics  (G step 3) toy/modes_covered ") for line in summary)
+    assert f"  view           tensorboard --logdir {run_dir}/tensorboard" in summary
+
+
+def test_a_cpu_run_longer_than_an_hour_says_so_once_near_the_start(tmp_path):
+    out = tmp_path / "out.txt"
+    with open(out, "w") as stdout:
+        process = subprocess.Popen([sys.executable, "-m", "lightning_gans.commands.main", *TINY_TOY, "--model.max_g_steps",
+                                    "100000000", "--logger", "none", "--runs_root", str(tmp_path)], stdout=stdout, text=True)
+    try:
+        for _ in range(600):  # the notice comes after 20 G steps; up to 5 minutes on a loaded machine
+            if "for an hour pass" in out.read_text() or process.poll() is not None:
+                break
+            time.sleep(0.5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    notices = [line for line in out.read_text().replace("\r", "\n").splitlines() if "for an hour pass" in line]
+    assert len(notices) == 1 and notices[0].startswith("lightning-gans: at ")
+    assert " G steps/s on the CPU this budget takes about " in notices[0]
+    assert re.search(r"pass --model\.max_g_steps \d+$", notices[0])

@@ -38,6 +38,7 @@ def test_evaluate_scores_a_toy_checkpoint_as_training_did_on_one_and_two_process
     printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith("toy/"))
     for key in KEYS:
         assert float(printed[key]) == pytest.approx(single[key], rel=1e-6, abs=1e-9)
+    assert f"  metrics        {toy_run / 'metrics.json'}" in result.stdout.splitlines()  # the summary says where
 
 
 def test_a_toy_run_refuses_an_image_extractor(toy_run):

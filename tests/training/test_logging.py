@@ -1,6 +1,7 @@
 """Loggers: W&B offline without a key (read back from its files), csv / tensorboard / none, the toy picture."""
 
 import csv
+import io
 import json
 import os
 import struct
@@ -62,22 +63,33 @@ def test_wandb_logs_offline_without_a_key_or_a_prompt_and_a_resume_continues_its
     images = [json.loads(row["samples/filenames"]) for row in rows if "samples/filenames" in row]
     assert len(images) == 2  # g_step 10 and 20
     assert all(Image.open(offline_runs[0] / "files" / files[0]).size == (560, 500) for files in images)
+    # Charts against the G step: every row carries progress/g_step (the evaluations' rows kimg as well).
+    metrics = [record.metric for record in records if record.WhichOneof("record_type") == "metric"]
+    assert ("*", "progress/g_step") in {(metric.glob_name, metric.step_metric) for metric in metrics}
+    assert all("progress/g_step" in row for row in rows)
+    assert all("progress/kimg" in row for row in rows if "toy/modes_covered" in row)
+    assert [float(row["progress/g_step"]) for row in rows if "samples/filenames" in row][-1] == 20  # the last image
+    # The run's summary holds the final metrics and those of the best evaluation (best.ckpt), for W&B's runs table.
+    summary = {item.key or "/".join(item.nested_key): json.loads(item.value_json)
+               for record in records if record.WhichOneof("record_type") == "summary" for item in record.summary.update}
+    final = [row for row in rows if "toy/modes_covered" in row][-1]
+    assert summary["toy/frechet_xy"] == json.loads(final["toy/frechet_xy"]) and summary["best/g_step"] == 20
+    assert {"best/toy/modes_covered", "best/toy/high_quality", "best/toy/frechet_xy"} <= set(summary)
     resumed_rows = history_rows(next(offline_runs[1].glob("run-*.wandb")))
     assert [float(row["trainer/global_step"]) for row in resumed_rows if "loss/d" in row] == [25, 30]
     assert [row["progress/g_step"] for row in metrics_rows(run_dir) if row.get("loss/d")] == ["5", "10", "15", "20", "25", "30"]
 
 
-def tensorboard_scalar_tags(directory):
-    """The scalar tags of the TFRecord event files in `directory` (length, CRC, event, CRC per record)."""
-    tags = set()
+def tensorboard_values(directory):
+    """The summary values of the TFRecord event files in `directory` (length, CRC, event, CRC per record)."""
+    values = []
     for path in directory.glob("events.out.tfevents.*"):
         data, offset = path.read_bytes(), 0
         while offset < len(data):
             (length,) = struct.unpack("<Q", data[offset:offset + 8])
-            event = event_pb2.Event.FromString(data[offset + 12:offset + 12 + length])
-            tags |= {value.tag for value in event.summary.value}
+            values += event_pb2.Event.FromString(data[offset + 12:offset + 12 + length]).summary.value
             offset += 12 + length + 4
-    return tags
+    return values
 
 
 @pytest.mark.parametrize("logger", ["none", "csv", "tensorboard", "explicit"])
@@ -94,7 +106,10 @@ def test_every_logger_choice_writes_its_files_beside_metrics_csv(logger, tmp_pat
     assert not (run_dir / "wandb").exists()
     tensorboard_dir = {"tensorboard": run_dir / "tensorboard", "explicit": tmp_path / "explicit" / "lightning_logs" / "version_0"}
     if logger in tensorboard_dir:
-        assert {"loss/d", "critic/sigma_max/head", "lr/g"} <= tensorboard_scalar_tags(tensorboard_dir[logger])
+        values = tensorboard_values(tensorboard_dir[logger])
+        assert {"loss/d", "critic/sigma_max/head", "lr/g"} <= {value.tag for value in values}
+        images = [Image.open(io.BytesIO(value.image.encoded_image_string)) for value in values if value.tag == "samples"]
+        assert [image.size for image in images] == [(560, 500)]  # the toy picture of G step 10
     else:
         assert not (run_dir / "tensorboard").exists()
 

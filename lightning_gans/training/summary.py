@@ -1,0 +1,48 @@
+"""The words at the end of a run: where it wrote, its final and best metrics, its checkpoints, and the commands
+that show the results."""
+
+import time
+from pathlib import Path
+
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from lightning_gans.training.checkpoints import KeepsBestCheckpoint
+from lightning_gans.training.loggers import FinishingWandbLogger
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    """`(G step N) key value, ...` with 4 significant digits."""
+    values = ", ".join(f"{key} {value:.4g}" for key, value in metrics.items() if key != "g_step")
+    return f"(G step {metrics['g_step']}) {values}" if "g_step" in metrics else values
+
+
+def viewing_commands(loggers) -> list[str]:
+    """How to look at what the loggers wrote (`tensorboard --logdir`, `wandb sync` or the W&B URL)."""
+    commands = []
+    for logger in loggers:
+        if isinstance(logger, TensorBoardLogger):
+            commands.append(f"tensorboard --logdir {logger.log_dir}")
+        elif isinstance(logger, FinishingWandbLogger) and logger.view:
+            commands.append(logger.view)
+    return commands
+
+
+def fit_summary(trainer, run_dir: Path) -> str:
+    """The summary of a finished fit, one item a line."""
+    module = trainer.lightning_module
+    lines = [f"lightning-gans: {module.name} trained to generator step {module.g_step} ({module.images_seen / 1000:.1f} "
+             f"kimg) in {time.strftime('%H:%M:%S', time.gmtime(module.wall_time()))}",
+             f"  run directory  {run_dir}"]
+    for callback in trainer.callbacks:
+        if isinstance(callback, KeepsBestCheckpoint) and callback.latest:
+            lines.append(f"  final metrics  {format_metrics(callback.latest)}")
+            lines.append(f"  best metrics   {format_metrics(callback.best_metrics)}")
+    checkpoints = [path for path in (run_dir / "checkpoints" / name for name in ("last.ckpt", "best.ckpt")) if path.is_file()]
+    if checkpoints:
+        lines.append(f"  checkpoints    {'  '.join(str(path) for path in checkpoints)}")
+    samples = sorted((run_dir / "samples").glob("g*.png"))
+    if samples:
+        lines.append(f"  samples        {samples[-1].parent}/ (latest {samples[-1].name})")
+    lines.append(f"  metrics        {run_dir / 'metrics.csv'}")
+    lines += [f"  view           {command}" for command in viewing_commands(trainer.loggers)]
+    return "\n".join(lines)
