@@ -217,7 +217,6 @@ class GANCLI(LightningCLI):
             self.run_directory.mkdir(parents=True, exist_ok=True)
             os.environ[RUN_DIR_ENV] = str(self.run_directory)
 
-
     def after_fit(self):
         """LightningCLI calls it when fit returns (not after a signal or a divergence): the run's summary."""
         if self.trainer.is_global_zero:
