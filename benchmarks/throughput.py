@@ -1,13 +1,15 @@
 """Images per second (real images shown to D) per technique, SN-GAN's CNN at 3x32x32, batch 64, CPU, in each
 precision and memory format: our LightningModule (one critic forward per step, data on the device) and a plain
 PyTorch loop of the same nets and losses without Lightning, all in the same process with the settings interleaved
-over rounds. Prints a table with the ratios Lightning / plain and each setting / 32-true contiguous; `--separate`
-adds our LightningModule with one critic pass per batch as before issue 15 (ratio fused / separate).
+over rounds (the plain loop in the contiguous format only, unless --plain_all_formats). Prints a table with the
+ratios Lightning / plain and each setting / 32-true contiguous; `--separate` adds our LightningModule with one
+critic pass per batch as before issue 15 (ratio fused / separate).
 
     .venv/bin/python benchmarks/throughput.py [--techniques wgan wgan_gp sngan r1gan] [--precisions 32-true bf16-mixed]
         [--formats contiguous channels_last] [--g_steps 3] [--warmup 1] [--rounds 2] [--separate]
     .venv/bin/python benchmarks/throughput.py --guard_overhead   # SN-GAN with / without the divergence guard
     .venv/bin/python benchmarks/throughput.py --diagnostics_overhead   # with critic diagnostics every G step / never
+    .venv/bin/python benchmarks/throughput.py --adam   # Adam's per-parameter loop, foreach and fused kernels
 """
 
 import argparse
@@ -142,6 +144,8 @@ def throughput_table(args):
             for memory_format in args.formats:
                 for technique in args.techniques:
                     for column, measure in columns.items():
+                        if column == "plain" and memory_format != "contiguous" and not args.plain_all_formats:
+                            continue
                         value = measure(args, technique, precision, memory_format == "channels_last")
                         results.setdefault((technique, precision, memory_format), {}).setdefault(column, []).append(value)
                         print(f"  {technique:8} {precision:10} {memory_format:13} {column:18} {value:7.1f} img/s",
@@ -154,10 +158,10 @@ def throughput_table(args):
     means = {key: {column: mean(values) for column, values in value.items()} for key, value in results.items()}
     for (technique, precision, memory_format), row in sorted(means.items()):
         baseline = means.get((technique, "32-true", "contiguous"), {}).get("Lightning", float("nan"))
-        cells = [f"{value:.1f}" for value in row.values()]
+        cells = [f"{row[column]:.1f}" if column in row else "-" for column in columns]
         if args.separate:
             cells.append(f"{row['Lightning'] / row['Lightning separate']:.2f}")
-        cells += [f"{row['Lightning'] / row['plain']:.2f}", f"{row['Lightning'] / baseline:.2f}"]
+        cells += [f"{row['Lightning'] / row['plain']:.2f}" if "plain" in row else "-", f"{row['Lightning'] / baseline:.2f}"]
         print(f"| {technique} | {precision} | {memory_format} | " + " | ".join(cells) + " |")
 
 
@@ -188,12 +192,37 @@ def report_overhead(args, what, variants):
     return with_value / without_value
 
 
+def adam_step_seconds(args):
+    """Seconds per Adam step over SN-GAN's G and D parameters: PyTorch's per-parameter loop (its CPU default),
+    foreach and fused (what `GANTechnique.configure_optimizers` takes on CPU and CUDA), interleaved over rounds."""
+    model = build("sngan", True)
+    parameters = list(model.generator.parameters()) + list(model.critic.parameters())
+    for parameter in parameters:
+        parameter.grad = torch.randn_like(parameter)
+    kernels = {"loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+    results = {name: [] for name in kernels}
+    for _ in range(args.rounds):
+        for name, kernel in kernels.items():
+            optimizer = torch.optim.Adam(parameters, lr=1e-4, betas=(0.0, 0.9), **kernel)
+            optimizer.step()  # allocates the state
+            start = time.perf_counter()
+            for _ in range(5):
+                optimizer.step()
+            results[name].append((time.perf_counter() - start) / 5)
+    print(f"Adam step over SN-GAN CNN's G and D ({sum(p.numel() for p in parameters) / 1e6:.1f} M parameters), "
+          f"{torch.get_num_threads()} threads, mean of {args.rounds} interleaved rounds of 5 steps")
+    for name, values in results.items():
+        print(f"{name:8}: {mean(values) * 1000:6.1f} ms   loop / {name}: {mean(results['loop']) / mean(values):.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--techniques", nargs="+", default=["wgan", "wgan_gp", "sngan", "r1gan"])
     parser.add_argument("--precisions", nargs="+", default=["32-true", "bf16-mixed"])
     parser.add_argument("--formats", nargs="+", default=["contiguous", "channels_last"],
                         choices=["contiguous", "channels_last"], help="memory formats (model.channels_last)")
+    parser.add_argument("--plain_all_formats", action="store_true",
+                        help="measure the plain loop in every memory format (default: contiguous only)")
     parser.add_argument("--separate", action="store_true",
                         help="also measure one critic pass per batch (main's code path before issue 15)")
     parser.add_argument("--batch_size", type=int, default=64)
@@ -204,7 +233,10 @@ def main():
                         help="compare SN-GAN's LightningModule with and without its divergence guard instead")
     parser.add_argument("--diagnostics_overhead", action="store_true",
                         help="compare SN-GAN's LightningModule with critic diagnostics every G step and never instead")
+    parser.add_argument("--adam", action="store_true", help="time Adam's loop, foreach and fused kernels instead")
     args = parser.parse_args()
+    if args.adam:
+        return adam_step_seconds(args)
     if args.guard_overhead:
         return report_overhead(args, "divergence guard", {
             "with divergence guard": (contextlib.nullcontext, {}), "without divergence guard": (guard_off, {})})

@@ -30,7 +30,7 @@ from lightning_gans.training.stats import StatsWindow
 PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
 # Devices where Adam takes its fused kernel (all parameters in one kernel): on the CPU PyTorch otherwise loops over
-# the parameters, 3.7x slower for SN-GAN's CNN (README, Speed).
+# the parameters, several times slower (`benchmarks/throughput.py --adam`).
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
