@@ -1,5 +1,6 @@
-"""Seconds from the command to the first training step, and to the end, of a 1-G-step toy fit, for one or more
-checkouts of the code interleaved over rounds (e.g. main's and this branch's).
+"""Seconds from the command to the first training step, and to the end, of a 1-G-step toy fit, and of
+`lightning-gans --help`, for one or more checkouts of the code interleaved over rounds (e.g. main's and this
+branch's), beside the floor no checkout can go below: a bare `import pytorch_lightning.cli`.
 
     .venv/bin/python benchmarks/startup.py [--code NAME=PATH ...] [--logger csv] [--rounds 3]
 
@@ -44,6 +45,12 @@ def run_once(code: str, logger: str, runs_root: str) -> tuple[float, float]:
     return first - start, end - start
 
 
+def seconds(command: list[str], env: dict) -> float:
+    start = time.time()
+    subprocess.run(command, env=env, capture_output=True, check=True)
+    return time.time() - start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--code", nargs="+", default=[f"this={Path(__file__).resolve().parents[1]}"],
@@ -53,16 +60,24 @@ def main():
     args = parser.parse_args()
     codes = dict(item.split("=", 1) for item in args.code)
     times = {name: [] for name in codes}
+    floor = []
     with tempfile.TemporaryDirectory() as runs_root:
         for _ in range(args.rounds):  # interleaved, so machine noise falls on every checkout
+            floor.append(seconds([sys.executable, "-c", "import pytorch_lightning.cli"], dict(os.environ)))
+            print(f"  import pytorch_lightning.cli: {floor[-1]:.1f} s", flush=True)
             for name, path in codes.items():
-                times[name].append(run_once(path, args.logger, runs_root))
-                print(f"  {name}: first step {times[name][-1][0]:.1f} s, exit {times[name][-1][1]:.1f} s", flush=True)
-    print(f"\n1-G-step toy fit (toy/sngan, --logger {args.logger}), median of {args.rounds} interleaved rounds\n")
-    print("| code | s to first training step | s to exit |")
-    print("| --- | --- | --- |")
+                env = {**os.environ, "PYTHONPATH": path}
+                help_seconds = seconds([sys.executable, "-m", "lightning_gans.commands.main", "--help"], env)
+                times[name].append((help_seconds, *run_once(path, args.logger, runs_root)))
+                print(f"  {name}: --help {help_seconds:.2f} s, fit: first step {times[name][-1][1]:.1f} s, "
+                      f"exit {times[name][-1][2]:.1f} s", flush=True)
+    print(f"\n1-G-step toy fit (toy/sngan, --logger {args.logger}) and --help, median of {args.rounds} interleaved "
+          f"rounds; a bare `import pytorch_lightning.cli` took {median(floor):.1f} s\n")
+    print("| code | s for --help | s to first training step | s to exit |")
+    print("| --- | --- | --- | --- |")
     for name, values in times.items():
-        print(f"| {name} | {median(v[0] for v in values):.1f} | {median(v[1] for v in values):.1f} |")
+        print(f"| {name} | {median(v[0] for v in values):.2f} | {median(v[1] for v in values):.1f} | "
+              f"{median(v[2] for v in values):.1f} |")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""Images per second (real images shown to D) per technique, SN-GAN's CNN at 3x32x32, batch 64, CPU: our
-LightningModule with one critic forward per step (fused) and with one per batch as before issue 15 (separate), and a
-plain PyTorch loop of the same nets and losses without Lightning (fused), all in the same process with the settings
-interleaved over rounds. Prints a table with the ratios fused / separate and Lightning / plain.
+"""Images per second (real images shown to D) per technique, SN-GAN's CNN at 3x32x32, batch 64, CPU, in each
+precision and memory format: our LightningModule (one critic forward per step, data on the device) and a plain
+PyTorch loop of the same nets and losses without Lightning, all in the same process with the settings interleaved
+over rounds (the plain loop in the contiguous format only, unless --plain_all_formats). Prints a table with the
+ratios Lightning / plain and each setting / 32-true contiguous; `--separate` adds our LightningModule with one
+critic pass per batch as before issue 15 (ratio fused / separate).
 
     .venv/bin/python benchmarks/throughput.py [--techniques wgan wgan_gp sngan r1gan] [--precisions 32-true bf16-mixed]
-        [--g_steps 3] [--warmup 1] [--rounds 2]
+        [--formats contiguous channels_last] [--g_steps 3] [--warmup 1] [--rounds 2] [--separate]
     .venv/bin/python benchmarks/throughput.py --guard_overhead   # SN-GAN with / without the divergence guard
     .venv/bin/python benchmarks/throughput.py --diagnostics_overhead   # with critic diagnostics every G step / never
+    .venv/bin/python benchmarks/throughput.py --adam   # Adam's per-parameter loop, foreach and fused kernels
 """
 
 import argparse
@@ -87,10 +90,11 @@ def lightning_images_per_second(args, technique, precision, fused=True, **option
     return timer.images_per_second(model)
 
 
-def plain_images_per_second(args, technique, precision, fused=True):
+def plain_images_per_second(args, technique, precision, fused=True, channels_last=False):
     """`GANTechnique.training_step` without Lightning: the technique's own critic and generator losses, weight
     clipping and EMA, with plain optimisers and autocast."""
-    model = build(technique, fused)
+    model = build(technique, fused, channels_last=channels_last)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     G, D, n_critic = model.generator, model.critic, model.hparams.n_critic
     opt_g, opt_d = model.configure_optimizers()
     data = RandomImages(args.batch_size).train_samples
@@ -100,7 +104,8 @@ def plain_images_per_second(args, technique, precision, fused=True):
         if step == args.warmup:
             start = time.perf_counter()
         for _ in range(n_critic):
-            real = data[torch.randint(0, len(data), (args.batch_size,))].float() / 127.5 - 1
+            real = (data[torch.randint(0, len(data), (args.batch_size,))].float() / 127.5 - 1).contiguous(
+                memory_format=memory_format)
             with autocast:
                 with torch.no_grad():
                     fake = G(model.sample_latents(args.batch_size))
@@ -121,32 +126,43 @@ def plain_images_per_second(args, technique, precision, fused=True):
     return args.g_steps * n_critic * args.batch_size / (time.perf_counter() - start)
 
 
-SETTINGS = {  # column: how one measurement is taken
-    "Lightning separate": lambda args, technique, precision: lightning_images_per_second(args, technique, precision,
-                                                                                         fused=False),
-    "Lightning fused": lambda args, technique, precision: lightning_images_per_second(args, technique, precision),
-    "plain fused": lambda args, technique, precision: plain_images_per_second(args, technique, precision),
+COLUMNS = {  # column: how one measurement is taken
+    "Lightning separate": lambda args, technique, precision, channels_last: lightning_images_per_second(
+        args, technique, precision, fused=False, channels_last=channels_last),
+    "Lightning": lambda args, technique, precision, channels_last: lightning_images_per_second(
+        args, technique, precision, channels_last=channels_last),
+    "plain": lambda args, technique, precision, channels_last: plain_images_per_second(
+        args, technique, precision, channels_last=channels_last),
 }
 
 
 def throughput_table(args):
+    columns = {name: measure for name, measure in COLUMNS.items() if args.separate or name != "Lightning separate"}
     results = {}
     for _ in range(args.rounds):  # interleaved, so warm-up and machine noise fall on every setting
         for precision in args.precisions:
-            for technique in args.techniques:
-                for column, measure in SETTINGS.items():
-                    value = measure(args, technique, precision)
-                    results.setdefault((technique, precision), {}).setdefault(column, []).append(value)
-                    print(f"  {technique:8} {precision:10} {column:18} {value:7.1f} img/s", flush=True)
+            for memory_format in args.formats:
+                for technique in args.techniques:
+                    for column, measure in columns.items():
+                        if column == "plain" and memory_format != "contiguous" and not args.plain_all_formats:
+                            continue
+                        value = measure(args, technique, precision, memory_format == "channels_last")
+                        results.setdefault((technique, precision, memory_format), {}).setdefault(column, []).append(value)
+                        print(f"  {technique:8} {precision:10} {memory_format:13} {column:18} {value:7.1f} img/s",
+                              flush=True)
     print(f"\n{'x'.join(map(str, DATA_SHAPE))}, batch {args.batch_size}, {torch.get_num_threads()} threads, "
           f"{args.g_steps} G steps after {args.warmup} warm-up, mean of {args.rounds} interleaved rounds (img/s)\n")
-    print("| technique | precision | " + " | ".join(SETTINGS) + " | fused / separate | Lightning / plain |")
-    print("|" + " --- |" * (len(SETTINGS) + 4))
-    for (technique, precision), columns in results.items():
-        means = {column: mean(values) for column, values in columns.items()}
-        print(f"| {technique} | {precision} | " + " | ".join(f"{value:.1f}" for value in means.values())
-              + f" | {means['Lightning fused'] / means['Lightning separate']:.2f}"
-              + f" | {means['Lightning fused'] / means['plain fused']:.2f} |")
+    ratios = (["fused / separate"] if args.separate else []) + ["Lightning / plain", "Lightning / 32-true contiguous"]
+    print("| technique | precision | memory format | " + " | ".join(columns) + " | " + " | ".join(ratios) + " |")
+    print("|" + " --- |" * (3 + len(columns) + len(ratios)))
+    means = {key: {column: mean(values) for column, values in value.items()} for key, value in results.items()}
+    for (technique, precision, memory_format), row in sorted(means.items()):
+        baseline = means.get((technique, "32-true", "contiguous"), {}).get("Lightning", float("nan"))
+        cells = [f"{row[column]:.1f}" if column in row else "-" for column in columns]
+        if args.separate:
+            cells.append(f"{row['Lightning'] / row['Lightning separate']:.2f}")
+        cells += [f"{row['Lightning'] / row['plain']:.2f}" if "plain" in row else "-", f"{row['Lightning'] / baseline:.2f}"]
+        print(f"| {technique} | {precision} | {memory_format} | " + " | ".join(cells) + " |")
 
 
 # ------------------------------------------------------------------------------ overheads of the LightningModule
@@ -176,10 +192,39 @@ def report_overhead(args, what, variants):
     return with_value / without_value
 
 
+def adam_step_seconds(args):
+    """Seconds per Adam step over SN-GAN's G and D parameters: PyTorch's per-parameter loop (its CPU default),
+    foreach and fused (what `GANTechnique.configure_optimizers` takes on CPU and CUDA), interleaved over rounds."""
+    model = build("sngan", True)
+    parameters = list(model.generator.parameters()) + list(model.critic.parameters())
+    for parameter in parameters:
+        parameter.grad = torch.randn_like(parameter)
+    kernels = {"loop": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+    results = {name: [] for name in kernels}
+    for _ in range(args.rounds):
+        for name, kernel in kernels.items():
+            optimizer = torch.optim.Adam(parameters, lr=1e-4, betas=(0.0, 0.9), **kernel)
+            optimizer.step()  # allocates the state
+            start = time.perf_counter()
+            for _ in range(5):
+                optimizer.step()
+            results[name].append((time.perf_counter() - start) / 5)
+    print(f"Adam step over SN-GAN CNN's G and D ({sum(p.numel() for p in parameters) / 1e6:.1f} M parameters), "
+          f"{torch.get_num_threads()} threads, mean of {args.rounds} interleaved rounds of 5 steps")
+    for name, values in results.items():
+        print(f"{name:8}: {mean(values) * 1000:6.1f} ms   loop / {name}: {mean(results['loop']) / mean(values):.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--techniques", nargs="+", default=["wgan", "wgan_gp", "sngan", "r1gan"])
     parser.add_argument("--precisions", nargs="+", default=["32-true", "bf16-mixed"])
+    parser.add_argument("--formats", nargs="+", default=["contiguous", "channels_last"],
+                        choices=["contiguous", "channels_last"], help="memory formats (model.channels_last)")
+    parser.add_argument("--plain_all_formats", action="store_true",
+                        help="measure the plain loop in every memory format (default: contiguous only)")
+    parser.add_argument("--separate", action="store_true",
+                        help="also measure one critic pass per batch (main's code path before issue 15)")
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--warmup", type=int, default=1, help="generator steps before the clock starts")
     parser.add_argument("--g_steps", type=int, default=3, help="timed generator steps (n_critic critic steps each)")
@@ -188,7 +233,10 @@ def main():
                         help="compare SN-GAN's LightningModule with and without its divergence guard instead")
     parser.add_argument("--diagnostics_overhead", action="store_true",
                         help="compare SN-GAN's LightningModule with critic diagnostics every G step and never instead")
+    parser.add_argument("--adam", action="store_true", help="time Adam's loop, foreach and fused kernels instead")
     args = parser.parse_args()
+    if args.adam:
+        return adam_step_seconds(args)
     if args.guard_overhead:
         return report_overhead(args, "divergence guard", {
             "with divergence guard": (contextlib.nullcontext, {}), "without divergence guard": (guard_off, {})})

@@ -1,9 +1,10 @@
 """Lightning data modules: toy 2-D mixtures and image datasets, served as the infinite stream of `stream.py`.
 
-Images are float NCHW in [-1, 1] (kept in memory as uint8); toy data is float (N, 2).
+Images are float NCHW in [-1, 1] (kept in memory as uint8); toy data is float (N, 2). With `on_device` the training
+set is copied once to the training device and every batch is indexed and converted to float there.
 """
 
-from typing import Optional
+from typing import Literal, Optional, Union
 
 import pytorch_lightning as pl
 import torch
@@ -14,18 +15,36 @@ from lightning_gans.data.stream import InfiniteBatchStream
 from lightning_gans.data.toy import TOY_DISTRIBUTIONS
 from lightning_gans.errors import require
 
+OnDevice = Union[bool, Literal["auto"]]
+# Share of a GPU's free memory the training set may take: the rest is for the networks and their activations.
+DEVICE_MEMORY_SHARE = 0.5
+
+
+def device_memory_for_data(device: torch.device) -> Optional[int]:
+    """Bytes of `device` memory the training set may take: None (no limit) on the CPU, where it already is; on CUDA
+    DEVICE_MEMORY_SHARE of the free memory; 0 on devices whose free memory is unknown."""
+    if device.type == "cpu":
+        return None
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0] * DEVICE_MEMORY_SHARE)
+    return 0
+
 
 class GANDataModule(pl.LightningDataModule):
     """Base of the data modules: `data_shape` is known at construction, samples are loaded on first use."""
 
     data_shape: tuple[int, ...]
 
-    def __init__(self, batch_size: int, seed: int, num_workers: int):
+    def __init__(self, batch_size: int, seed: int, num_workers: int, on_device: OnDevice = "auto"):
         super().__init__()
         require(batch_size >= 1, "data.batch_size", batch_size, "use an integer >= 1 (per process)")
         require(num_workers >= 0, "data.num_workers", num_workers, "use an integer >= 0")
-        self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
+        require(on_device in (True, False, "auto"), "data.on_device", on_device, "use auto, true or false")
+        require(not (on_device is True and num_workers), "data.num_workers", num_workers,
+                "use 0 with data.on_device true: batches are indexed on the device, without worker processes")
+        self.batch_size, self.seed, self.num_workers, self.on_device = batch_size, seed, num_workers, on_device
         self._train_samples: Optional[torch.Tensor] = None
+        self._device_samples: Optional[torch.Tensor] = None  # the copy on the training device, made once
         self.start = 0  # samples all processes consumed before the stream starts: the technique's `seek`
 
     def load_train_samples(self) -> torch.Tensor:
@@ -50,10 +69,33 @@ class GANDataModule(pl.LightningDataModule):
         self.start = images_seen
 
     def train_dataloader(self) -> DataLoader:
-        stream = InfiniteBatchStream(self.train_samples, self.batch_size, self.seed, self.start)
+        return self.dataloader(self.trainer.strategy.root_device if self.trainer else torch.device("cpu"))
+
+    def dataloader(self, device: torch.device) -> DataLoader:
+        """The training stream for a model on `device`: from the training set on `device` when `serves_from(device)`
+        (no workers; the batches are already there), else from the host copy (with `num_workers` workers)."""
+        on_device = self.serves_from(device)
+        if on_device and (self._device_samples is None or self._device_samples.device != torch.device(device)):
+            self._device_samples = self.train_samples.to(device)
+        samples = self._device_samples if on_device else self.train_samples
+        stream = InfiniteBatchStream(samples, self.batch_size, self.seed, self.start)
         # Its own generator: otherwise the DataLoader draws a worker seed from the global RNG on every iter().
-        return DataLoader(stream, batch_size=None, num_workers=self.num_workers,
+        return DataLoader(stream, batch_size=None, num_workers=0 if on_device else self.num_workers,
                           generator=torch.Generator().manual_seed(self.seed))
+
+    def serves_from(self, device: torch.device) -> bool:
+        """Whether batches are indexed from a copy of the training set on `device` (`on_device`): always with
+        true (a ConfigError when it does not fit), never with false, with auto when it fits and no workers are set."""
+        if self.on_device is False:
+            return False
+        budget = device_memory_for_data(torch.device(device))
+        fits = budget is None or self.train_samples.nbytes <= budget
+        if self.on_device is True:
+            require(fits, "data.on_device", True,
+                    f"the training set ({self.train_samples.nbytes / 2**20:.0f} MB) exceeds the "
+                    f"{(budget or 0) / 2**20:.0f} MB of {device} memory it may take: use data.on_device auto or false")
+            return True
+        return fits and not self.num_workers
 
 
 class Toy2DDataModule(GANDataModule):
@@ -66,6 +108,7 @@ class Toy2DDataModule(GANDataModule):
         batch_size: int = 256,
         seed: int = 0,
         num_workers: int = 0,
+        on_device: OnDevice = "auto",
     ):
         """
         Args:
@@ -73,8 +116,11 @@ class Toy2DDataModule(GANDataModule):
             num_samples: size of the fixed training set, drawn once with `seed`.
             batch_size: samples per step and process.
             seed: seeds the training set and the order of the stream.
+            num_workers: worker processes of the host path (none on the device path).
+            on_device: keep the training set on the training device and index batches there (auto: where it fits,
+                i.e. always on the CPU and within half the free memory of a GPU, and num_workers is 0).
         """
-        super().__init__(batch_size, seed, num_workers)
+        super().__init__(batch_size, seed, num_workers, on_device)
         require(distribution in TOY_DISTRIBUTIONS, "data.distribution", distribution,
                 f"choose one of {', '.join(TOY_DISTRIBUTIONS)}")
         require(num_samples >= 1, "data.num_samples", num_samples, "use an integer >= 1")
@@ -102,6 +148,7 @@ class ImageDataModule(GANDataModule):
         validation_images: int = 0,
         seed: int = 0,
         num_workers: int = 0,
+        on_device: OnDevice = "auto",
     ):
         """
         Args:
@@ -113,8 +160,12 @@ class ImageDataModule(GANDataModule):
             validation_images: hold out this many training-split images (a seeded choice disjoint from the
                 training images) as `validation_samples`, e.g. for ADA's r_v heuristic.
             seed: seeds the `limit` choice and the order of the stream.
+            num_workers: worker processes of the host path (none on the device path).
+            on_device: keep the uint8 training set on the training device and index batches and convert them to
+                float there (auto: where it fits, i.e. always on the CPU and within half the free memory of a GPU,
+                and num_workers is 0); false: host path.
         """
-        super().__init__(batch_size, seed, num_workers)
+        super().__init__(batch_size, seed, num_workers, on_device)
         require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
         require(resolution >= 8, "data.resolution", resolution, "use an integer >= 8")
         require(limit is None or limit >= 1, "data.limit", limit, "use an integer >= 1, or null for all images")

@@ -3,6 +3,7 @@
 The stream's order is a function of the seed alone: epoch e is `randperm(N)` seeded with `seed + e`, epochs are
 concatenated, and every step takes the next `batch_size * world_size` samples, one slice per process. A run that
 resumes at the model's `images_seen` therefore sees exactly the batches an uninterrupted run would have seen.
+The samples may live on any device: the batches are indexed and converted to float where they are.
 """
 
 from typing import Iterator
@@ -40,9 +41,10 @@ class InfiniteBatchStream(IterableDataset):
         n, global_batch = len(self.samples), self.batch_size * self.world_size
         mine = slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
         epoch, offset = divmod(self.start, n)
-        pending = torch.empty(0, dtype=torch.long)
+        pending = torch.empty(0, dtype=torch.long, device=self.samples.device)
         while True:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + epoch))
+            # Drawn on the host (the same permutation on every device), moved to the samples once per epoch.
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + epoch)).to(self.samples.device)
             pending = torch.cat([pending, order[offset:]])  # a batch may span an epoch boundary
             epoch, offset = epoch + 1, 0
             while len(pending) >= global_batch:

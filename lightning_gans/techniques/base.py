@@ -29,6 +29,9 @@ from lightning_gans.training.stats import StatsWindow
 
 PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
 OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
+# Devices where Adam takes its fused kernel (all parameters in one kernel): on the CPU PyTorch otherwise loops over
+# the parameters, several times slower (`benchmarks/throughput.py --adam`).
+FUSED_ADAM_DEVICES = ("cpu", "cuda")
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
@@ -317,6 +320,8 @@ class GANTechnique(pl.LightningModule):
         hp = self.hparams
         optimizer_class = OPTIMIZERS[hp.optimizer]
         kwargs = {"betas": tuple(hp.betas)} if hp.optimizer == "adam" else {}
+        if hp.optimizer == "adam" and self.device.type in FUSED_ADAM_DEVICES:
+            kwargs["fused"] = True
         return (
             optimizer_class(self.generator.parameters(), lr=hp.lr_g, **kwargs),
             optimizer_class(self.critic.parameters(), lr=hp.lr_d, **kwargs),

@@ -11,11 +11,13 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from lightning_gans.data import (
+    GANDataModule,
     ImageDataModule,
     InfiniteBatchStream,
     Toy2DDataModule,
     load_images,
     load_labels,
+    modules,
     sources,
     stream,
     toy,
@@ -251,3 +253,62 @@ def test_unknown_toy_distribution_lists_the_known_ones():
 def test_explicit_root_without_idx_files_is_an_error_not_a_fallback(offline, tmp_path):
     with pytest.raises(ConfigError, match="data.root=.*no Fashion-MNIST train-images-idx3-ubyte"):
         load_images("fashion_mnist", str(tmp_path), True, 32)
+
+
+# ------------------------------------------------------------------------------------------- data on the device
+class GivenImages(GANDataModule):
+    """A data module serving the uint8 images it is given."""
+
+    def __init__(self, images: torch.Tensor, num_workers: int = 0, on_device="auto"):
+        super().__init__(batch_size=4, seed=5, num_workers=num_workers, on_device=on_device)
+        self.images, self.data_shape = images, tuple(images.shape[1:])
+
+    def load_train_samples(self) -> torch.Tensor:
+        return self.images
+
+
+def first_batches(datamodule: GANDataModule, device: str, start: int, batches: int = 7) -> list[torch.Tensor]:
+    datamodule.seek(start)
+    return [batch.cpu() for batch in islice(datamodule.dataloader(torch.device(device)), batches)]
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("start", [0, 8, 23])  # 23: mid-batch and past the first epoch boundary
+def test_on_device_path_yields_the_host_paths_batches_from_any_start(device, start):
+    images = torch.randint(0, 256, (10, 1, 3, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    host = first_batches(GivenImages(images, num_workers=2, on_device=False), device, start)
+    on_device = GivenImages(images, num_workers=0, on_device=True)
+    assert all(torch.equal(a, b) for a, b in zip(host, first_batches(on_device, device, start), strict=True))
+    assert host[0].dtype == torch.float32 and host[0].min() >= -1 and host[0].max() <= 1
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_on_device_path_indexes_the_stored_uint8_set_without_workers(device):
+    images = torch.zeros(10, 1, 3, 3, dtype=torch.uint8)
+    datamodule = GivenImages(images)  # on_device auto: on, since the set fits
+    loader = datamodule.dataloader(torch.device(device))
+    assert loader.num_workers == 0 and loader.dataset.samples.dtype == torch.uint8
+    assert loader.dataset.samples.device.type == device and next(iter(loader)).device.type == device
+    again = datamodule.dataloader(torch.device(device))  # a second loader reuses the stored copy
+    assert again.dataset.samples.data_ptr() == loader.dataset.samples.data_ptr()
+
+
+def test_on_device_auto_falls_back_to_the_host_where_the_set_does_not_fit(monkeypatch):
+    monkeypatch.setattr(modules, "device_memory_for_data", lambda device: 89)  # the set has 90 bytes
+    datamodule = GivenImages(torch.zeros(10, 1, 3, 3, dtype=torch.uint8), num_workers=1)
+    loader = datamodule.dataloader(torch.device("cpu"))
+    assert loader.num_workers == 1 and loader.dataset.samples is datamodule.train_samples
+    with pytest.raises(ConfigError) as error:
+        GivenImages(torch.zeros(10, 1, 3, 3, dtype=torch.uint8), on_device=True).dataloader(torch.device("cpu"))
+    assert error.value.key == "data.on_device"
+
+
+@pytest.mark.parametrize("options, key", [({"on_device": "yes"}, "data.on_device"),
+                                          ({"on_device": True, "num_workers": 2}, "data.num_workers")])
+def test_invalid_on_device_options_are_config_errors(options, key):
+    with pytest.raises(ConfigError) as error:
+        GivenImages(torch.zeros(10, 1, 3, 3, dtype=torch.uint8), **options)
+    assert error.value.key == key

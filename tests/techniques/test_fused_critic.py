@@ -117,3 +117,21 @@ def test_under_bf16_autocast_penalties_of_the_step_keep_their_float32_values(cas
     for key in penalties:
         torch.testing.assert_close(mixed[key], reference[key], rtol=1e-5, atol=0, msg=key)
     assert len(calls) == 2  # the penalty points' float32 pass and the bf16 pass of the rest
+
+
+def test_adam_takes_the_fused_kernel_on_the_cpu_with_the_per_parameter_loops_result():
+    model = SNGAN(**IMAGES)
+    opt_g, opt_d = model.configure_optimizers()
+    assert opt_g.param_groups[0]["fused"] and opt_d.param_groups[0]["fused"]
+    initial = [parameter.detach().clone() for parameter in model.critic.parameters()]
+    looped_critic = [parameter.clone() for parameter in initial]
+    looped = torch.optim.Adam(looped_critic, lr=opt_d.defaults["lr"], betas=opt_d.defaults["betas"], foreach=False)
+    for step in range(3):
+        grads = [torch.randn(p.shape, generator=torch.Generator().manual_seed(step)) for p in looped_critic]
+        for parameter, other, grad in zip(model.critic.parameters(), looped_critic, grads, strict=True):
+            parameter.grad, other.grad = grad.clone(), grad.clone()
+        opt_d.step()
+        looped.step()
+    for parameter, other in zip(model.critic.parameters(), looped_critic, strict=True):
+        torch.testing.assert_close(parameter.detach(), other, rtol=1e-5, atol=1e-6)
+    assert all(not torch.equal(parameter, before) for parameter, before in zip(looped_critic, initial, strict=True))
