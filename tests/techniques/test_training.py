@@ -11,6 +11,7 @@ from conftest import QUIET, REPO
 from lightning_gans.commands.fit import GANCLI
 
 TECHNIQUES = ["wgan", "wgan_gp", "sngan", "r1gan"]
+HALF = {"toy": 50, "images": 10}  # a run resumes from its checkpoint at HALF generator steps
 
 
 def fit(config, runs, run_name, *overrides):
@@ -19,8 +20,10 @@ def fit(config, runs, run_name, *overrides):
 
 
 def small(kind, fashion_root):
-    """Overrides that make a run CPU-sized: narrow networks, 100 generator steps, checkpoints every 50."""
-    common = ["--model.max_g_steps", "100", "--checkpoint.every_n_g_steps", "50", "--samples.every_n_g_steps", "50"]
+    """Overrides that make a run CPU-sized: narrow networks, HALF x 2 generator steps, checkpoints every HALF."""
+    half = HALF[kind]
+    common = ["--model.max_g_steps", str(2 * half), "--checkpoint.every_n_g_steps", str(half),
+              "--samples.every_n_g_steps", str(half), "--trainer.log_every_n_steps", str(half // 2)]
     if kind == "toy":
         return [*common, "--model.width", "64", "--data.batch_size", "64"]
     return [*common, "--model.width", "8", "--data.root", str(fashion_root), "--data.batch_size", "16",
@@ -34,30 +37,31 @@ def config_path(technique, kind):
 @pytest.mark.parametrize("kind", ["toy", "images"])
 @pytest.mark.parametrize("technique", TECHNIQUES)
 def test_trains_and_resumes_on_the_same_trajectory(technique, kind, fashion_root, tmp_path):
-    overrides = small(kind, fashion_root)
+    overrides, half = small(kind, fashion_root), HALF[kind]
     fit(config_path(technique, kind), tmp_path, "full", *overrides)
     full = tmp_path / technique / "full"
     assert (full / "config.yaml").is_file()
     best = ["best.ckpt"] if kind == "toy" else []  # toy metrics rank the run; the image runs here evaluate no FID
-    assert sorted(p.name for p in (full / "checkpoints").iterdir()) == [*best, "g0000050.ckpt", "g0000100.ckpt",
-                                                                        "last.ckpt"]
-    assert (full / "samples" / "g0000100.png").is_file()
+    assert sorted(p.name for p in (full / "checkpoints").iterdir()) == [*best, f"g{half:07d}.ckpt",
+                                                                        f"g{2 * half:07d}.ckpt", "last.ckpt"]
+    assert (full / "samples" / f"g{2 * half:07d}.png").is_file()
     with open(full / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     losses = [float(row[key]) for row in rows for key in ("loss/d", "loss/g") if row.get(key)]
     assert losses and all(math.isfinite(v) for v in losses)
 
-    # Resume a copy of the run from its step-50 checkpoint: it must land on the same parameters.
+    # Resume a copy of the run from its half-way checkpoint: it must land on the same parameters.
     resumed = tmp_path / technique / "resumed" / "checkpoints"
     resumed.mkdir(parents=True)
-    shutil.copy(full / "checkpoints" / "g0000050.ckpt", resumed / "g0000050.ckpt")
-    fit(config_path(technique, kind), tmp_path, "ignored", *overrides, "--ckpt_path", str(resumed / "g0000050.ckpt"))
+    halfway = f"g{half:07d}.ckpt"
+    shutil.copy(full / "checkpoints" / halfway, resumed / halfway)
+    fit(config_path(technique, kind), tmp_path, "ignored", *overrides, "--ckpt_path", str(resumed / halfway))
 
     expected = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)
     actual = torch.load(resumed / "last.ckpt", weights_only=True)
-    assert actual["lightning_gans"]["g_step"] == expected["lightning_gans"]["g_step"] == 100
+    assert actual["lightning_gans"]["g_step"] == expected["lightning_gans"]["g_step"] == 2 * half
     assert actual["lightning_gans"]["images_seen"] == expected["lightning_gans"]["images_seen"]
-    initial = torch.load(resumed / "g0000050.ckpt", weights_only=True)["state_dict"]
+    initial = torch.load(resumed / halfway, weights_only=True)["state_dict"]
     assert any(not torch.equal(initial[k], expected["state_dict"][k]) for k in expected["state_dict"])
     for key, value in expected["state_dict"].items():
         assert torch.equal(actual["state_dict"][key], value), key

@@ -9,6 +9,7 @@ import struct
 import numpy as np
 import pytest
 import torch
+import wandb
 from conftest import QUIET, REPO, one_line_config_error
 from PIL import Image
 from tensorboardX.proto import event_pb2
@@ -41,6 +42,7 @@ def test_wandb_logs_offline_without_a_key_or_a_prompt_and_a_resume_continues_its
                "--wandb_group", "bench-1", "--wandb_tags", "[extra]"]
     GANCLI(args=[*command, "--model.max_g_steps", "20"])
     GANCLI(args=[*command, "--model.max_g_steps", "30", "--ckpt_path", "last"])
+    wandb.teardown()  # wandb-core writes the run files asynchronously: wait for it as the end of a process would
 
     run_dir = tmp_path / "runs" / "wgan_gp" / "offline"
     offline_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
