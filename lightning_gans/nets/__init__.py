@@ -52,7 +52,8 @@ def build_networks(
     require(
         0 <= critic_dropout < 1, "model.critic_dropout", critic_dropout, "use a probability in [0, 1) (CT-GAN: 0.5)"
     )
-    require(depth is None or architecture == "mlp", "model.depth", depth, "only model.architecture=mlp has a depth option; use null")
+    require(depth is None or architecture == "mlp", "model.depth", depth,
+            "only model.architecture=mlp has a depth option; use null")
     depth_option = {} if depth is None else {"depth": depth}
     generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option)
     init_weights(generator)

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from conftest import one_line_config_error
 from torch import nn
 
 from lightning_gans.errors import ConfigError
 from lightning_gans.nets import ARCHITECTURES, CONV_AND_LINEAR, build_networks
-from conftest import one_line_config_error
 
 IMAGE_ARCHITECTURES = ["cnn", "resnet"]
 DATA_SHAPES = {"cnn": (3, 32, 32), "resnet": (3, 32, 32), "mlp": (2,)}
