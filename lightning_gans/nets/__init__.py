@@ -38,7 +38,8 @@ def build_networks(
     critic_dropout: float = 0.0,
     depth: Optional[int] = None,
 ) -> tuple[Generator, Critic]:
-    """(generator, critic) of `architecture` for samples of `data_shape`, initialised by `init_weights`.
+    """(generator, critic) of `architecture` for samples of `data_shape`, initialised by `init_weights` (the MLP by
+    PyTorch's default Linear init).
 
     width: base width (cnn: 64, resnet: critic 128 / generator 256, mlp: 512 hidden units); None takes the paper's.
     spectral_norm: spectrally normalise every critic layer (`apply_spectral_norm`) with `n_power_iterations`.
@@ -56,8 +57,12 @@ def build_networks(
             "only model.architecture=mlp has a depth option; use null")
     depth_option = {} if depth is None else {"depth": depth}
     generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option)
-    init_weights(generator)
-    init_weights(critic)
+    if architecture != "mlp":
+        # Not for the MLP on 2-D points: with zero biases every first-layer ReLU boundary passes through the origin,
+        # and D starts (and on grid25 stays for thousands of steps) a function of the angle only. PyTorch's default
+        # Linear init spreads them around it.
+        init_weights(generator)
+        init_weights(critic)
     if spectral_norm:
         apply_spectral_norm(critic, n_power_iterations)
     return generator, critic
