@@ -54,9 +54,9 @@ QUIET = ("--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 # Coverage first: frechet_xy compares means and covariances only, so a spread that misses modes can score well.
 TOY_METRICS = (("toy/modes_covered", "max"), ("toy/high_quality", "max"), ("toy/reverse_kl", "min"),
                ("toy/modes_any", "max"), ("toy/frechet_xy", "min"))
-# The toy configs' shared settings (experiments/toy/*.yaml, tuned on ring8; a grid25 sweep: benchmarks/toy_sweep.md).
-TOY_NETWORKS = "MLP 3 x 128, latent dim 2, batch 256, EMA decay 0.99"
-TOY_G_STEPS, RING_G_STEPS = "1000", "1000"
+# The toy configs' shared settings (experiments/toy/*.yaml; the sweep behind them: benchmarks/toy_sweep.md).
+TOY_NETWORKS = "MLP 4 x 256, latent dim 2, batch 256, learning rates decayed linearly to 0, EMA decay 0.99"
+TOY_G_STEPS, RING_G_STEPS = "2000", "1000"
 TOY_EVALUATION = ("--toy_metrics.every_n_g_steps", "100", "--toy_metrics.num_samples", "2500",
                   "--samples.num_samples", "2500", "--trainer.log_every_n_steps", "50")
 TOY_COMMON = (
