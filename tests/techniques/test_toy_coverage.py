@@ -26,8 +26,9 @@ def test_wgan_gp_covers_at_least_7_of_8_ring_modes(tmp_path):
     modes_fn, std = TOY_DISTRIBUTIONS["ring8"]
     samples = model.sample(torch.randn(2500, 2, generator=torch.Generator().manual_seed(1)))
     stats = mode_statistics(samples, modes_fn(), std)
-    # Margins for another CPU's rounding (a different trajectory): --seed_everything 0..5 all gave 8 of 8 modes and
-    # high quality 0.63 to 0.78, so one mode and half the lowest quality of slack.
+    # Margins for another CPU's rounding (a different trajectory): --seed_everything 0 and 1 gave 8 of 8 modes and
+    # high quality 0.60 and 0.58 (0.63 to 0.78 over seeds 0..5 with the zero-bias init of before), so one mode and
+    # half the lowest quality of slack.
     assert stats["modes_covered"] >= 7
     assert stats["high_quality"] > 0.3
 
