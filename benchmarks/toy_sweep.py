@@ -26,8 +26,9 @@ BEGIN, END = "<!-- sweep table -->", "<!-- end sweep table -->"
 METRICS = ("toy/modes_covered", "toy/high_quality", "toy/reverse_kl", "toy/modes_any")
 
 # The settings, in the order they were tried. BASE is the plain loop of issue 13 (4 x 256 ReLU MLPs, Adam 1e-4 betas
-# (0.8, 0.999); R1 gamma 1) at 2000 G steps; r1-linear adds the linear decay, each next one changes what its label says. The chosen one (r1-lr1e-3-b0.5-gamma0.1,
-# its Adam setting shared by every Adam technique) is in experiments/toy/*.yaml.
+# (0.8, 0.999); R1 gamma 1) at 2000 G steps; r1-linear adds the linear decay, each next one changes what its label
+# says. The chosen one (r1-lr1e-3-b0.5-gamma0.1, its Adam setting shared by every Adam technique) is in
+# experiments/toy/*.yaml.
 BASE = ("--model.width", "256", "--model.depth", "4", "--model.lr_g", "1e-4", "--model.lr_d", "1e-4",
         "--model.betas", "[0.8,0.999]", "--model.max_g_steps", "2000")
 LINEAR = (*BASE, "--model.lr_schedule", "linear")
