@@ -41,6 +41,7 @@ SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "r1-lr1e-3-b0.5-gamma0.1": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.1")),
     "r1-lr1e-3-b0.5-gamma0.01": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.01")),
     "sngan-lr1e-3-b0.5": ("sngan", (*LINEAR, *FAST)),
+    "r1-lr1e-3-b0.5-gamma0.1-4000": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.1", "--model.max_g_steps", "4000")),
 }
 
 
