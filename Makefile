@@ -52,12 +52,12 @@ train-ada: evaluator
 	$(BIN)/lightning-gans fit --config experiments/stylegan_ada.yaml $(ARGS)
 
 train-toy: setup
-	$(BIN)/lightning-gans fit --config experiments/toy/wgan_gp.yaml $(ARGS)
+	$(BIN)/lightning-gans fit --config experiments/toy/r1gan.yaml $(ARGS)
 
-# Every technique x SEEDS seeds on one preset (toy, fmnist-cpu, cifar10); results in results/<preset>/. Resumable.
+# Every technique x SEEDS seeds on one preset (toy, toy-ring, fmnist-cpu, cifar10); results in results/<preset>/. Resumable.
 PRESET ?= toy
 SEEDS ?= 2
-bench: $(if $(filter toy,$(PRESET)),setup,evaluator)
+bench: $(if $(filter toy toy-ring,$(PRESET)),setup,evaluator)
 	$(BIN)/lightning-gans bench --preset $(PRESET) --seeds $(SEEDS) $(if $(ARGS),-- $(ARGS))
 
 bench-fid: evaluator

@@ -57,19 +57,32 @@ QUIET = ("--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 # Coverage first: frechet_xy compares means and covariances only, so a spread that misses modes can score well.
 TOY_METRICS = (("toy/modes_covered", "max"), ("toy/high_quality", "max"), ("toy/reverse_kl", "min"),
                ("toy/modes_any", "max"), ("toy/frechet_xy", "min"))
+# The toy configs' shared settings (experiments/toy/*.yaml; the sweep behind them: benchmarks/toy_sweep.md).
+TOY_NETWORKS = "MLP 4 x 256, latent dim 2, batch 256, learning rates decayed linearly to 0, EMA decay 0.99"
+TOY_G_STEPS, RING_G_STEPS = "2000", "1000"
+TOY_EVALUATION = ("--toy_metrics.every_n_g_steps", "100", "--toy_metrics.num_samples", "2500",
+                  "--samples.num_samples", "2500", "--trainer.log_every_n_steps", "50")
+TOY_COMMON = (
+    "(each technique's own n_critic, optimiser and penalty weight); every 100 G steps 2,500 EMA-generator samples, "
+    "each assigned to its nearest mode and high quality within 3 std of it (VEEGAN/PacGAN protocol): a mode is "
+    "covered at >= 20 high-quality samples of 2,500 (PacGAN, Lin et al. 2018; toy/modes_any counts >= 1 as VEEGAN, "
+    "Srivastava et al. 2017), reverse KL is KL(high-quality histogram || uniform), inf without a high-quality sample; "
+    "toy/frechet_xy is the Frechet distance to 2,500 real points on raw (x, y) coordinates (no feature network)"
+)
 FID_METRICS = (("fid/", "min"), ("kid/", "min"), ("precision/", "max"), ("recall/", "max"))
 
 PRESETS = {
     "toy": Preset(
         "toy/*.yaml",
-        ("--data.distribution", "grid25", "--model.max_g_steps", "1000", "--toy_metrics.every_n_g_steps", "100",
-         "--toy_metrics.num_samples", "2500", "--samples.num_samples", "2500", "--trainer.log_every_n_steps", "50"),
-        "grid25 (5x5 Gaussians, spacing 2, std 0.05), MLP 3 x 128, 1000 G steps each (each technique's own n_critic "
-        "and optimiser); every 100 G steps 2,500 EMA-generator samples, each assigned to its nearest mode and high "
-        "quality within 3 std of it (VEEGAN/PacGAN protocol): a mode is covered at >= 20 high-quality samples of "
-        "2,500 (PacGAN, Lin et al. 2018; toy/modes_any counts >= 1 as VEEGAN, Srivastava et al. 2017), reverse KL "
-        "is KL(high-quality histogram || uniform), inf without a high-quality sample; toy/frechet_xy is the Frechet "
-        "distance to 2,500 real points on raw (x, y) coordinates (no feature network)",
+        ("--data.distribution", "grid25", "--model.max_g_steps", TOY_G_STEPS, *TOY_EVALUATION),
+        f"grid25 (5x5 Gaussians, spacing 2, std 0.05), {TOY_NETWORKS}, {TOY_G_STEPS} G steps each {TOY_COMMON}",
+        TOY_METRICS,
+    ),
+    "toy-ring": Preset(
+        "toy/*.yaml",
+        ("--data.distribution", "ring8", "--model.max_g_steps", RING_G_STEPS, *TOY_EVALUATION),
+        f"ring8 (8 Gaussians on a circle of radius 2, std 0.02), {TOY_NETWORKS}, {RING_G_STEPS} G steps each "
+        f"{TOY_COMMON}",
         TOY_METRICS,
     ),
     "fmnist-cpu": Preset(

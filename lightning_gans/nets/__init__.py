@@ -20,8 +20,8 @@ from lightning_gans.nets.standard import (
     init_weights,
 )
 
-# name -> builder(data_shape, latent_dim, width or None for the paper's value, critic dropout) -> (G, D)
-ARCHITECTURES: dict[str, Callable[[tuple, int, Optional[int], float], tuple[Generator, Critic]]] = {
+# name -> builder(data_shape, latent_dim, width or None for the paper's value, critic dropout[, depth: mlp only]) -> (G, D)
+ARCHITECTURES: dict[str, Callable[..., tuple[Generator, Critic]]] = {
     "cnn": build_cnn,
     "resnet": build_resnet,
     "mlp": build_mlp,
@@ -36,12 +36,15 @@ def build_networks(
     spectral_norm: bool = False,
     n_power_iterations: int = 1,
     critic_dropout: float = 0.0,
+    depth: Optional[int] = None,
 ) -> tuple[Generator, Critic]:
-    """(generator, critic) of `architecture` for samples of `data_shape`, initialised by `init_weights`.
+    """(generator, critic) of `architecture` for samples of `data_shape`, initialised by `init_weights` (the MLP by
+    PyTorch's default Linear init).
 
     width: base width (cnn: 64, resnet: critic 128 / generator 256, mlp: 512 hidden units); None takes the paper's.
     spectral_norm: spectrally normalise every critic layer (`apply_spectral_norm`) with `n_power_iterations`.
     critic_dropout: dropout probability after each critic activation (CT-GAN: 0.5).
+    depth: hidden layers of the MLP's G and D (None: the paper's 3); the image architectures have fixed depths.
     """
     require(architecture in ARCHITECTURES, "model.architecture", architecture, f"choose one of {sorted(ARCHITECTURES)}")
     require(latent_dim >= 1, "model.latent_dim", latent_dim, "use an integer >= 1 (papers: 128)")
@@ -50,9 +53,16 @@ def build_networks(
     require(
         0 <= critic_dropout < 1, "model.critic_dropout", critic_dropout, "use a probability in [0, 1) (CT-GAN: 0.5)"
     )
-    generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout)
-    init_weights(generator)
-    init_weights(critic)
+    require(depth is None or architecture == "mlp", "model.depth", depth,
+            "only model.architecture=mlp has a depth option; use null")
+    depth_option = {} if depth is None else {"depth": depth}
+    generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option)
+    if architecture != "mlp":
+        # Not for the MLP on 2-D points: with zero biases every first-layer ReLU boundary passes through the origin,
+        # and D starts (and on grid25 stays for thousands of steps) a function of the angle only. PyTorch's default
+        # Linear init spreads them around it.
+        init_weights(generator)
+        init_weights(critic)
     if spectral_norm:
         apply_spectral_norm(critic, n_power_iterations)
     return generator, critic

@@ -180,28 +180,29 @@ def build_resnet(data_shape: tuple, latent_dim: int, width: Optional[int], dropo
     return generator, critic
 
 
-def build_mlp(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float) -> tuple[Generator, Critic]:
-    """Toy MLP of Gulrajani et al. (2017) with width w (paper: 512) for flat data of D dimensions (2-D points):
-    G: z -> w -> w -> w (ReLU after each) -> D, no output activation;
-    D: D -> w -> w -> w (ReLU after each) = features -> dense 1."""
+def build_mlp(
+    data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float, depth: int = 3
+) -> tuple[Generator, Critic]:
+    """Toy MLP of Gulrajani et al. (2017) with width w (paper: 512) and `depth` hidden layers (paper: 3) for flat
+    data of D dimensions (2-D points):
+    G: z -> w -> ... -> w (ReLU after each) -> D, no output activation;
+    D: D -> w -> ... -> w (ReLU after each) = features -> dense 1."""
     require(
         len(data_shape) == 1, "model.architecture", "mlp",
         f"it needs flat data such as 2-D points but data_shape is {data_shape}; "
         "for images use model.architecture=cnn or resnet",
     )
+    require(depth >= 1, "model.depth", depth, "use an integer >= 1 (paper: 3)")
     (dim,) = data_shape
     w = width or 512
-    generator = Generator(latent_dim, nn.Sequential(
-        nn.Linear(latent_dim, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, w), nn.ReLU(), nn.Linear(w, dim)
-    ))
-    critic = Critic(nn.Sequential(
-        nn.Linear(dim, w), *_activated(nn.ReLU(), dropout),
-        nn.Linear(w, w), *_activated(nn.ReLU(), dropout),
-        nn.Linear(w, w), *_activated(nn.ReLU(), dropout),
-    ), w)
-    return generator, critic
-
-
+    generator_layers = []
+    for in_features in [latent_dim] + [w] * (depth - 1):
+        generator_layers += [nn.Linear(in_features, w), nn.ReLU()]
+    critic_layers = []
+    for in_features in [dim] + [w] * (depth - 1):
+        critic_layers += [nn.Linear(in_features, w), *_activated(nn.ReLU(), dropout)]
+    generator = Generator(latent_dim, nn.Sequential(*generator_layers, nn.Linear(w, dim)))
+    return generator, Critic(nn.Sequential(*critic_layers), w)
 
 
 def apply_spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:

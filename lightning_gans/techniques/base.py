@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
 from torch import nn
+from torch.optim.lr_scheduler import LambdaLR
 
 from lightning_gans.errors import TrainingDiverged, require
 from lightning_gans.nets import build_networks
@@ -33,6 +34,7 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
 # the parameters, several times slower (`benchmarks/throughput.py --adam`).
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+LR_SCHEDULES = ("constant", "linear")
 
 
 def ema_beta(g_step: int, decay: float, rampup: Optional[float]) -> float:
@@ -44,6 +46,12 @@ def ema_beta(g_step: int, decay: float, rampup: Optional[float]) -> float:
     if not rampup:
         return decay
     return 0.0 if g_step == 0 else min(decay, 0.5 ** (1 / (rampup * g_step)))
+
+
+def lr_factor(g_step: int, schedule: str, max_g_steps: Optional[int]) -> float:
+    """Learning rate of the updates after `g_step` generator updates, as a fraction of the configured one:
+    1 (constant), or 1 - g_step / max_g_steps (linear: decays to 0 over the budget)."""
+    return 1.0 if schedule == "constant" else max(0.0, 1.0 - g_step / max_g_steps)
 
 
 class GANTechnique(pl.LightningModule):
@@ -60,6 +68,7 @@ class GANTechnique(pl.LightningModule):
         data_shape: tuple[int, ...] = (1, 32, 32),
         architecture: str = "cnn",
         width: Optional[int] = None,
+        depth: Optional[int] = None,
         latent_dim: int = 128,
         loss: str = "hinge",
         label_smoothing: float = 0.0,
@@ -67,6 +76,7 @@ class GANTechnique(pl.LightningModule):
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
         betas: tuple[float, float] = (0.0, 0.9),
+        lr_schedule: str = "constant",
         n_critic: int = 1,
         ema_decay: float = 0.999,
         ema_rampup: Optional[float] = 0.05,
@@ -84,8 +94,11 @@ class GANTechnique(pl.LightningModule):
             data_shape: shape of one sample, (C, H, W) or (2,); the CLI links it from the data module.
             architecture: network family from `networks.ARCHITECTURES` (cnn, resnet, mlp).
             width: base channel count (MLP: hidden units); None takes the paper's value.
+            depth: hidden layers of the MLP (None: the paper's 3); image architectures have a fixed depth.
             optimizer: adam or rmsprop; `betas` apply to adam only.
             lr_g, lr_d: generator and critic learning rates (unequal values give TTUR, Heusel et al. 2017).
+            lr_schedule: constant, or linear: both learning rates decay linearly to 0 over max_g_steps (`lr_factor`),
+                stepped once per generator update.
             n_critic: critic updates per generator update.
             ema_decay: long-run decay of the exponential moving average of G used for samples and evaluation.
             ema_rampup: EMA warm-up (`ema_beta`): the EMA's half-life is at most this fraction of the G steps so
@@ -105,6 +118,9 @@ class GANTechnique(pl.LightningModule):
         require(0 <= ema_decay < 1, "model.ema_decay", ema_decay, "use a value in [0, 1), e.g. 0.999")
         require(ema_rampup is None or ema_rampup > 0, "model.ema_rampup", ema_rampup,
                 "use a fraction > 0 (StyleGAN2-ADA: 0.05), or null for the fixed ema_decay")
+        require(lr_schedule in LR_SCHEDULES, "model.lr_schedule", lr_schedule, f"choose one of {list(LR_SCHEDULES)}")
+        require(lr_schedule == "constant" or max_g_steps is not None, "model.lr_schedule", lr_schedule,
+                "a decay needs model.max_g_steps, the step where it reaches 0")
         require(optimizer in OPTIMIZERS, "model.optimizer", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
         require(max_g_steps is None or max_g_steps >= 1, "model.max_g_steps", max_g_steps, "use >= 1 or null")
         require(max_kimg is None or max_kimg > 0, "model.max_kimg", max_kimg, "use > 0 or null")
@@ -116,7 +132,7 @@ class GANTechnique(pl.LightningModule):
         self.automatic_optimization = False
 
         self.generator, self.critic = self.build_networks(
-            architecture, tuple(data_shape), latent_dim, width=width, spectral_norm=spectral_norm,
+            architecture, tuple(data_shape), latent_dim, width=width, depth=depth, spectral_norm=spectral_norm,
             n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
         )
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
@@ -206,6 +222,8 @@ class GANTechnique(pl.LightningModule):
                 opt_g.step()
         self.update_ema()
         self.g_step += 1
+        for scheduler in self.lr_schedulers() or []:
+            scheduler.step()
         self.stats.record(g_terms)
         if self.g_step % self.hparams.diagnostics_every == 0:
             self.stats.record(self.critic_diagnostics(real, fake))
@@ -322,10 +340,16 @@ class GANTechnique(pl.LightningModule):
         kwargs = {"betas": tuple(hp.betas)} if hp.optimizer == "adam" else {}
         if hp.optimizer == "adam" and self.device.type in FUSED_ADAM_DEVICES:
             kwargs["fused"] = True
-        return (
+        optimizers = [
             optimizer_class(self.generator.parameters(), lr=hp.lr_g, **kwargs),
             optimizer_class(self.critic.parameters(), lr=hp.lr_d, **kwargs),
-        )
+        ]
+        if hp.lr_schedule == "constant":
+            return optimizers
+        # Both step once per G step, so their step count is g_step; Lightning keeps their state in checkpoints.
+        schedulers = [LambdaLR(optimizer, lambda g_step: lr_factor(g_step, hp.lr_schedule, hp.max_g_steps))
+                      for optimizer in optimizers]
+        return optimizers, schedulers
 
     def on_fit_start(self) -> None:
         # The data stream continues where this run's counter stands (a resumed checkpoint has set it by now).

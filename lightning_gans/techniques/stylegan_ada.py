@@ -78,8 +78,9 @@ class StyleGANADA(R1GAN):
         self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
 
     def build_networks(self, architecture, data_shape, latent_dim, width=None, critic_dropout=0.0,
-                       spectral_norm=False, **options):
+                       spectral_norm=False, depth=None, **options):
         require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
+        require(depth is None, "model.depth", depth, "only model.architecture=mlp has a depth option; use null")
         generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
                                                   self.hparams.mapping_layers, self.hparams.mbstd_group_size)
         return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)

@@ -120,7 +120,7 @@ def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkey
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--preset", "mnist"], "--preset='mnist' is invalid: choose one of toy, fmnist-cpu, fmnist-2k, cifar10"),
+    (["--preset", "mnist"], "--preset='mnist' is invalid: choose one of toy, toy-ring, fmnist-cpu, fmnist-2k, cifar10"),
     (["--techniques", "wgan,dcgan"], "--techniques='dcgan' is invalid: choose from r1gan,sngan,wgan,wgan_gp"),
     (["--seeds", "0"], "--seeds=0 is invalid: use an integer >= 1"),
 ])

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import one_line_config_error
 from torch import nn
 
 from lightning_gans.errors import ConfigError
@@ -38,6 +39,21 @@ def test_mlp_shapes_and_width():
     assert critic.features(points).shape == (5, 512)
     _, narrow_critic = build_networks("mlp", (2,), latent_dim=2, width=64)
     assert narrow_critic.features(points).shape == (5, 64)
+
+
+def test_mlp_depth_gives_that_many_hidden_layers_in_g_and_d():
+    for depth in (1, 3, 4):
+        generator, critic = build_networks("mlp", (2,), latent_dim=2, width=16, depth=depth)
+        g_linears = [m for m in generator.modules() if isinstance(m, torch.nn.Linear)]
+        d_linears = [m for m in critic.body.modules() if isinstance(m, torch.nn.Linear)]
+        assert (len(g_linears), len(d_linears)) == (depth + 1, depth)  # G's output layer; D's head is apart
+        assert [m.out_features for m in g_linears] == [16] * depth + [2]
+        assert sum(isinstance(m, torch.nn.ReLU) for m in critic.modules()) == depth
+
+
+def test_depth_is_an_mlp_option_only():
+    assert "model.depth" in one_line_config_error(lambda: build_networks("cnn", (3, 32, 32), 8, width=4, depth=4))
+    assert "model.depth" in one_line_config_error(lambda: build_networks("mlp", (2,), 2, depth=0))
 
 
 @pytest.mark.parametrize("architecture", list(ARCHITECTURES))

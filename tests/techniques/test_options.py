@@ -1,5 +1,6 @@
 """The paper options each do what they say inside a training run: CT-GAN, one-sided GP, R2 and lazy R1,
-weight clipping, EMA (warm-up, BatchNorm statistics), the kimg budget, label smoothing and TTUR."""
+weight clipping, EMA (warm-up, BatchNorm statistics), the kimg budget, label smoothing, TTUR and the learning-rate
+schedule."""
 
 import csv
 import math
@@ -7,17 +8,18 @@ import math
 import pytest
 import pytorch_lightning as pl
 import torch
+from conftest import one_line_config_error
 
 from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, StyleGANADA, Toy2DDataModule
-from lightning_gans.techniques.base import ema_beta
+from lightning_gans.techniques.base import ema_beta, lr_factor
 
 
-def train(model, **trainer_kwargs):
+def train(model, ckpt_path=None, **trainer_kwargs):
     pl.seed_everything(0, verbose=False)
     trainer = pl.Trainer(**{"accelerator": "cpu", "devices": 1, "max_epochs": -1, "logger": False,
                             "enable_checkpointing": False, "enable_progress_bar": False,
                             "enable_model_summary": False, **trainer_kwargs})
-    trainer.fit(model, Toy2DDataModule("ring8", num_samples=4096, batch_size=64))
+    trainer.fit(model, Toy2DDataModule("ring8", num_samples=4096, batch_size=64), ckpt_path=ckpt_path)
     return model
 
 
@@ -147,3 +149,40 @@ def test_ttur_and_label_smoothing_reach_the_optimizers_and_the_loss():
     expected = 0.9 * torch.nn.functional.softplus(torch.tensor(-2.0)) + 0.1 * torch.nn.functional.softplus(
         torch.tensor(2.0)) + torch.log(torch.tensor(2.0))
     torch.testing.assert_close(model.adversarial.discriminator(scores + 2, scores), expected)
+
+
+class LearningRates(pl.Callback):
+    """{g_step: (lr of G, lr of D)} after each generator update, and a checkpoint at `save_at` G steps."""
+
+    def __init__(self, save_at=None, path=None):
+        self.seen, self.save_at, self.path = {}, save_at, path
+
+    def on_train_batch_end(self, trainer, model, *args):
+        self.seen[model.g_step] = tuple(optimizer.param_groups[0]["lr"] for optimizer in trainer.optimizers)
+        if model.g_step == self.save_at and not self.path.exists():
+            trainer.save_checkpoint(self.path)
+
+
+def test_linear_schedule_decays_both_learning_rates_to_zero_over_the_g_step_budget():
+    assert [lr_factor(g, "linear", 8) for g in (0, 2, 6, 8, 9)] == [1.0, 0.75, 0.25, 0.0, 0.0]
+    assert lr_factor(6, "constant", 8) == 1.0
+    rates = LearningRates()
+    train(WGANGP(**TOY, n_critic=2, lr_g=1e-3, lr_d=4e-3, lr_schedule="linear", max_g_steps=8), callbacks=[rates])
+    for g_step in range(9):  # the D steps before the (g_step + 1)-th G update use the same factor as it
+        assert rates.seen[g_step] == pytest.approx((1e-3 * (1 - g_step / 8), 4e-3 * (1 - g_step / 8)))
+
+
+def test_resumed_run_continues_the_learning_rate_schedule(tmp_path):
+    checkpoint = tmp_path / "g3.ckpt"
+    make = lambda: R1GAN(**TOY, lr_g=1e-3, lr_d=1e-3, lr_schedule="linear", max_g_steps=8)  # noqa: E731
+    train(make(), callbacks=[LearningRates(save_at=3, path=checkpoint)])
+    rates = LearningRates()
+    train(make(), ckpt_path=checkpoint, callbacks=[rates])
+    assert min(rates.seen) == 4  # the first update after the resume was the 4th
+    for g_step in range(4, 9):
+        assert rates.seen[g_step] == pytest.approx((1e-3 * (1 - g_step / 8),) * 2)
+
+
+def test_a_learning_rate_decay_needs_a_g_step_budget():
+    assert "model.lr_schedule" in one_line_config_error(lambda: R1GAN(**TOY, lr_schedule="linear", max_kimg=1.0))
+    assert "model.lr_schedule" in one_line_config_error(lambda: R1GAN(**TOY, lr_schedule="cosine", max_g_steps=8))

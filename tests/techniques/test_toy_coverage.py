@@ -11,17 +11,24 @@ from lightning_gans.commands.fit import GANCLI
 from lightning_gans.data.toy import TOY_DISTRIBUTIONS
 from lightning_gans.metrics.toy import mode_statistics, mode_statistics_from_counts
 
+# The toy configs are tuned for grid25; the ring8 setting of this test (1000 G steps, about 35 s on 2 CPU cores):
+RING8_SETTING = ["--data.distribution", "ring8", "--model.width", "128", "--model.depth", "3", "--model.lr_g", "1e-3",
+                 "--model.lr_d", "1e-3", "--model.betas", "[0.5,0.9]", "--model.lr_schedule", "constant",
+                 "--model.latent_dim", "2", "--model.ema_decay", "0.99", "--model.gp_weight", "0.1",
+                 "--model.max_g_steps", "1000", "--data.batch_size", "256"]
+
 
 def test_wgan_gp_covers_at_least_7_of_8_ring_modes(tmp_path):
     GANCLI(args=["fit", "--config", str(REPO / "experiments" / "toy" / "wgan_gp.yaml"), "--runs_root", str(tmp_path),
-                 "--run_name", "ring8", "--trainer.enable_progress_bar", "false"])
+                 "--run_name", "ring8", "--trainer.enable_progress_bar", "false", *RING8_SETTING])
     model = WGANGP.load_from_checkpoint(tmp_path / "wgan_gp" / "ring8" / "checkpoints" / "last.ckpt", weights_only=True)
     assert model.g_step == 1000
     modes_fn, std = TOY_DISTRIBUTIONS["ring8"]
     samples = model.sample(torch.randn(2500, 2, generator=torch.Generator().manual_seed(1)))
     stats = mode_statistics(samples, modes_fn(), std)
-    # Margins for another CPU's rounding (a different trajectory): --seed_everything 0..5 all gave 8 of 8 modes and
-    # high quality 0.63 to 0.78, so one mode and half the lowest quality of slack.
+    # Margins for another CPU's rounding (a different trajectory): --seed_everything 0 and 1 gave 8 of 8 modes and
+    # high quality 0.60 and 0.58 (0.63 to 0.78 over seeds 0..5 with the zero-bias init of before), so one mode and
+    # half the lowest quality of slack.
     assert stats["modes_covered"] >= 7
     assert stats["high_quality"] > 0.3
 
