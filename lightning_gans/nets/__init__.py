@@ -53,10 +53,11 @@ def build_networks(
     require(
         0 <= critic_dropout < 1, "model.critic_dropout", critic_dropout, "use a probability in [0, 1) (CT-GAN: 0.5)"
     )
+    depth_option = {"depth": depth} if depth is not None and architecture == "mlp" else {}
+    # The builder first: a network that does not fit the data (a CNN on 2-D points) is the first thing to hear of.
+    generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option)
     require(depth is None or architecture == "mlp", "model.depth", depth,
             "only model.architecture=mlp has a depth option; use null")
-    depth_option = {} if depth is None else {"depth": depth}
-    generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option)
     if architecture != "mlp":
         # Not for the MLP on 2-D points: with zero biases every first-layer ReLU boundary passes through the origin,
         # and D starts (and on grid25 stays for thousands of steps) a function of the angle only. PyTorch's default
