@@ -34,7 +34,7 @@ TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check lightning_gans tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 train-wgan: evaluator
 	$(BIN)/lightning-gans fit --config experiments/wgan.yaml $(ARGS)
