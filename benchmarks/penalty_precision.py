@@ -18,7 +18,7 @@ import contextlib
 
 import pytorch_lightning as pl
 import torch
-from throughput import RandomImages, StepTimer
+from throughput import fit_images_per_second
 
 from lightning_gans import WGANGP
 from lightning_gans.data import load_images, to_float
@@ -128,12 +128,7 @@ def accuracy(width, batches, critic_steps):
 def images_per_second(args, precision):
     pl.seed_everything(0, verbose=False)
     model = WGANGP(width=args.width, max_g_steps=args.warmup + args.steps)
-    timer = StepTimer(args.warmup)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, precision=precision, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                         callbacks=[timer])
-    trainer.fit(model, RandomImages(args.batch_size))
-    return timer.images_per_second(model)
+    return fit_images_per_second(model, args.batch_size, args.warmup, precision)
 
 
 @contextlib.contextmanager

@@ -80,14 +80,19 @@ class StepTimer(pl.Callback):
         return (pl_module.images_seen - self.images_at_start) / (time.perf_counter() - self.start)
 
 
-def lightning_images_per_second(args, technique, precision, fused=True, **options):
-    model = build(technique, fused, max_g_steps=args.warmup + args.g_steps, **options)
-    timer = StepTimer(args.warmup)
+def fit_images_per_second(model, batch_size: int, warmup: int, precision: str) -> float:
+    """img/s of `model` trained by a bare Lightning Trainer on random images, after `warmup` G steps."""
+    timer = StepTimer(warmup)
     trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, precision=precision, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          callbacks=[timer])
-    trainer.fit(model, RandomImages(args.batch_size))
+    trainer.fit(model, RandomImages(batch_size))
     return timer.images_per_second(model)
+
+
+def lightning_images_per_second(args, technique, precision, fused=True, **options):
+    model = build(technique, fused, max_g_steps=args.warmup + args.g_steps, **options)
+    return fit_images_per_second(model, args.batch_size, args.warmup, precision)
 
 
 def plain_images_per_second(args, technique, precision, fused=True, channels_last=False):
