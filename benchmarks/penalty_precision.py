@@ -18,7 +18,7 @@ import contextlib
 
 import pytorch_lightning as pl
 import torch
-from throughput import fit_images_per_second
+from throughput import DATA_SHAPE, fit_images_per_second
 
 from lightning_gans import WGANGP
 from lightning_gans.data import load_images, to_float
@@ -127,7 +127,7 @@ def accuracy(width, batches, critic_steps):
 
 def images_per_second(args, precision):
     pl.seed_everything(0, verbose=False)
-    model = WGANGP(width=args.width, max_g_steps=args.warmup + args.steps)
+    model = WGANGP(data_shape=DATA_SHAPE, width=args.width, max_g_steps=args.warmup + args.steps)
     return fit_images_per_second(model, args.batch_size, args.warmup, precision)
 
 
