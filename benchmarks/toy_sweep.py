@@ -33,6 +33,13 @@ BASE = ("--model.width", "256", "--model.depth", "4", "--model.lr_g", "1e-4", "-
         "--model.betas", "[0.8,0.999]", "--model.max_g_steps", "2000")
 LINEAR = (*BASE, "--model.lr_schedule", "linear")
 FAST = ("--model.lr_g", "1e-3", "--model.lr_d", "1e-3", "--model.betas", "[0.5,0.9]")  # the WGAN-GP toy script's betas
+LONG = ("--model.max_g_steps", "4000")
+
+
+def adam(lr: float, beta1: float, beta2: float) -> tuple[str, ...]:
+    return "--model.lr_g", str(lr), "--model.lr_d", str(lr), "--model.betas", f"[{beta1},{beta2}]"
+
+
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "r1-linear": ("r1gan", (*LINEAR, "--model.r1_gamma", "1")),
     "r1-lr3e-4": ("r1gan", (*LINEAR, "--model.r1_gamma", "1", "--model.lr_g", "3e-4", "--model.lr_d", "3e-4")),
@@ -42,6 +49,13 @@ SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "r1-lr1e-3-b0.5-gamma0.01": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.01")),
     "sngan-lr1e-3-b0.5": ("sngan", (*LINEAR, *FAST)),
     "r1-lr1e-3-b0.5-gamma0.1-4000": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.1", "--model.max_g_steps", "4000")),
+    # At 4000 G steps, each technique from its toy config (the chosen R1 setting above), changing what the label says.
+    "wgan_gp-4000": ("wgan_gp", LONG),
+    "sngan-4000": ("sngan", LONG),
+    "sngan-lr2e-4-b0.5-0.999-4000": ("sngan", (*LONG, *adam(2e-4, 0.5, 0.999))),  # SN-GAN paper's setting C
+    "sngan-lr1e-4-b0.8-0.999-4000": ("sngan", (*LONG, *adam(1e-4, 0.8, 0.999))),  # issue 13's plain loop
+    "wgan-4000": ("wgan", LONG),
+    "sngan-D-4000": ("sngan", (*LONG, "--model.n_critic", "5")),  # SN-GAN paper's setting D: Adam 1e-3 (0.5, 0.9), n_dis 5
 }
 
 

@@ -121,10 +121,10 @@ def seed_noise_ranks(means_stds: list[tuple[float, float]]) -> list[str]:
 
 def real_data_cells(reference: dict, columns: list[str]) -> list[str]:
     """The real-data row: the reference's value under each `final <metric>` column (matched by the metric's
-    prefix: its key carries its own image count), 1 for the FID ratio, a dash elsewhere."""
+    name up to its first "_": its key carries its own image count), 1 for the FID ratio, a dash elsewhere."""
     cells = []
     for name in columns:
-        prefix = name.removeprefix("final ").split("/")[0] + "/"
+        prefix = name.removeprefix("final ").split("_")[0]
         if name == FID_RATIO:
             cells.append("1")
         elif name.startswith("final ") and "/" in name:

@@ -11,16 +11,18 @@ from lightning_gans.commands.bench_report import seed_noise_ranks, write_report,
 
 PROTOCOL = "lenet-fmnist_2k_train"
 KEYS = [(f"fid/{PROTOCOL}", "min"), (f"kid/{PROTOCOL}", "min"), (f"precision/{PROTOCOL}", "max"),
-        (f"recall/{PROTOCOL}", "max")]
+        (f"recall/{PROTOCOL}", "max"), ("classes/covered_lenet-fmnist_2000", "max")]
 FIDS = {"a": [10.0, 12.0], "b": [11.5, 13.5], "c": [30.0, 31.0]}  # a and b overlap (11 ± 1.4, 12.5 ± 1.4); c apart
 REFERENCE = {"images": "2,000 fashion_mnist test images", "fid/lenet-fmnist_2k_train": 2.5,
              "kid/lenet-fmnist_2k_train": 0.001, "kid_std/lenet-fmnist_2k_train": 0.0001,
-             "precision/lenet-fmnist_2k_train": 0.75, "recall/lenet-fmnist_2k_train": 0.7}
+             "precision/lenet-fmnist_2k_train": 0.75, "recall/lenet-fmnist_2k_train": 0.7,
+             "classes/kl_uniform_lenet-fmnist_2000": 0.01, "classes/covered_lenet-fmnist_2000": 10.0}
 
 
 def synthetic_run(technique, seed, fid):
     row = {"technique": technique, "seed": seed, f"final fid/{PROTOCOL}": fid, f"best fid/{PROTOCOL}": fid - 1,
            f"final kid/{PROTOCOL}": fid / 1000, f"final precision/{PROTOCOL}": 0.5, f"final recall/{PROTOCOL}": 0.4,
+           "final classes/covered_lenet-fmnist_2000": 9.0,
            "kimg": 19.2, "wall_time_s": 100.0, "img_per_s": 190.0, "peak_rss_mb": 900.0}
     return SimpleNamespace(keys=KEYS, summary=lambda: row)
 
@@ -34,10 +36,12 @@ def results_md(tmp_path):
     return header, {row[0]: dict(zip(header, row)) for row in rows}, (tmp_path / "results.md").read_text()
 
 
-def test_image_presets_report_precision_and_recall():
-    for name in ("fmnist-cpu", "cifar10"):
-        assert [key for key, _ in PRESETS[name].metrics] == ["fid/", "kid/", "precision/", "recall/"]
+def test_image_presets_report_precision_and_recall_and_classifier_presets_the_classes_drawn():
+    for name in ("fmnist-cpu", "fmnist-2k", "cifar10"):
+        assert [key for key, _ in PRESETS[name].metrics][:4] == ["fid/", "kid/", "precision/", "recall/"]
         assert dict(PRESETS[name].metrics)["precision/"] == dict(PRESETS[name].metrics)["recall/"] == "max"
+    assert PRESETS["fmnist-cpu"].metrics[4:] == PRESETS["fmnist-2k"].metrics[4:] == (("classes/covered", "max"),)
+    assert len(PRESETS["cifar10"].metrics) == 4  # Inception features name no classes
 
 
 def test_overlapping_intervals_share_a_rank_and_separate_ones_do_not():
@@ -56,6 +60,7 @@ def test_table_has_the_real_data_row_ratio_and_ties(results_md):
     real = rows["real data"]
     assert real[f"final fid/{PROTOCOL}"] == "2.5" and real[f"final precision/{PROTOCOL}"] == "0.75"
     assert real["final fid / real"] == "1" and real["kimg"] == real["rank"] == "—"
+    assert real["final classes/covered_lenet-fmnist_2000"] == "10"  # not the kl_uniform key that shares its prefix
     assert "2,000 fashion_mnist test images" in text and "overlaps" in text
 
 
@@ -81,9 +86,9 @@ def write_adaptive_run(run_dir, p_values):
     """A finished StyleGANADA-like run: metrics.csv with training rows (kimg, wall time, ada/p, ada/rt) and FID rows."""
     (run_dir / "samples").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(run_dir / "samples" / "g000020.png")
-    rows = ["step,progress/kimg,progress/wall_time_s,perf/img_per_s,ada/p,ada/rt,fid/x,kid/x,precision/x,recall/x"]
-    rows += [f"{step},{step * 0.032},{step * 0.1},320,{p},0.6,,,," for step, p in zip((10, 20), p_values)]
-    rows += [f"{step},,,,,,{50 - step},0.01,0.5,0.4" for step in (10, 20)]
+    rows = ["step,progress/kimg,progress/wall_time_s,perf/img_per_s,ada/p,ada/rt,fid/x,kid/x,precision/x,recall/x,classes/covered_x"]
+    rows += [f"{step},{step * 0.032},{step * 0.1},320,{p},0.6,,,,," for step, p in zip((10, 20), p_values)]
+    rows += [f"{step},,,,,,{50 - step},0.01,0.5,0.4,10" for step in (10, 20)]
     (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
     (run_dir / FINISHED).write_text('{"peak_rss_mb": 100}')
 
