@@ -55,11 +55,13 @@ train-ada: evaluator
 train-toy: setup
 	$(BIN)/lightning-gans fit --config experiments/toy/r1gan.yaml $(ARGS)
 
-# Every technique x SEEDS seeds on one preset (toy, toy-ring, fmnist-cpu, cifar10); results in results/<preset>/. Resumable.
+# Every technique x SEEDS seeds on one preset (toy, toy-ring, fmnist-cpu, fmnist-2k, cifar10); results in
+# results/<preset>/. Resumable. PARALLEL runs at once: two single-threaded runs use 2 CPU cores better than one run.
 PRESET ?= toy
 SEEDS ?= 2
+PARALLEL ?= 2
 bench: $(if $(filter toy toy-ring,$(PRESET)),setup,evaluator)
-	$(BIN)/lightning-gans bench --preset $(PRESET) --seeds $(SEEDS) $(if $(ARGS),-- $(ARGS))
+	$(BIN)/lightning-gans bench --preset $(PRESET) --seeds $(SEEDS) --parallel $(PARALLEL) $(if $(ARGS),-- $(ARGS))
 
 bench-fid: evaluator
 	$(BIN)/python benchmarks/fid.py

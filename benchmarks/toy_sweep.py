@@ -6,8 +6,9 @@ setting, one `lightning-gans fit` per (setting, seed), two at a time, each with 
 A setting is a technique config under experiments/toy/ plus fit overrides on top of the `toy` preset's protocol
 (`bench.PRESETS['toy']`: grid25, 2,500 EMA-generator samples scored every 500 G steps here). Runs live in
 `--runs_root` (default results/toy_sweep/); a finished run (one whose metrics.csv has its last toy metrics row) is
-never retrained, so the table grows as settings are added. The table, one row per (setting, seed) with the metrics
-at the end of the run and its training wall time, goes to benchmarks/toy_sweep.md between the markers.
+never retrained. The table, one row per (setting, seed) with the metrics at the end of the run and its training wall
+time, goes to benchmarks/toy_sweep.md between the markers; rows of runs no longer in `--runs_root` (earlier
+sessions') stay, so the table grows as settings are added.
 """
 
 import argparse
@@ -34,6 +35,7 @@ BASE = ("--model.width", "256", "--model.depth", "4", "--model.lr_g", "1e-4", "-
 LINEAR = (*BASE, "--model.lr_schedule", "linear")
 FAST = ("--model.lr_g", "1e-3", "--model.lr_d", "1e-3", "--model.betas", "[0.5,0.9]")  # the WGAN-GP toy script's betas
 LONG = ("--model.max_g_steps", "4000")
+N_CRITIC_1 = ("--model.n_critic", "1")  # SN-GAN's toy config now holds 5
 
 
 def adam(lr: float, beta1: float, beta2: float) -> tuple[str, ...]:
@@ -47,15 +49,16 @@ SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "wgan_gp-lr1e-3-b0.5-1000": ("wgan_gp", (*LINEAR, *FAST, "--model.gp_weight", "0.1", "--model.max_g_steps", "1000")),
     "r1-lr1e-3-b0.5-gamma0.1": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.1")),
     "r1-lr1e-3-b0.5-gamma0.01": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.01")),
-    "sngan-lr1e-3-b0.5": ("sngan", (*LINEAR, *FAST)),
+    "sngan-lr1e-3-b0.5": ("sngan", (*LINEAR, *FAST, *N_CRITIC_1)),
     "r1-lr1e-3-b0.5-gamma0.1-4000": ("r1gan", (*LINEAR, *FAST, "--model.r1_gamma", "0.1", "--model.max_g_steps", "4000")),
     # At 4000 G steps, each technique from its toy config (the chosen R1 setting above), changing what the label says.
     "wgan_gp-4000": ("wgan_gp", LONG),
-    "sngan-4000": ("sngan", LONG),
-    "sngan-lr2e-4-b0.5-0.999-4000": ("sngan", (*LONG, *adam(2e-4, 0.5, 0.999))),  # SN-GAN paper's setting C
-    "sngan-lr1e-4-b0.8-0.999-4000": ("sngan", (*LONG, *adam(1e-4, 0.8, 0.999))),  # issue 13's plain loop
+    "sngan-4000": ("sngan", (*LONG, *N_CRITIC_1)),
+    "sngan-lr2e-4-b0.5-0.999-4000": ("sngan", (*LONG, *N_CRITIC_1, *adam(2e-4, 0.5, 0.999))),  # SN-GAN paper's setting C
     "wgan-4000": ("wgan", LONG),
     "sngan-D-4000": ("sngan", (*LONG, "--model.n_critic", "5")),  # SN-GAN paper's setting D: Adam 1e-3 (0.5, 0.9), n_dis 5
+    "wgan-lr2e-4-4000": ("wgan", (*LONG, "--model.lr_g", "2e-4", "--model.lr_d", "2e-4")),  # RMSprop, c = 0.01
+    "wgan-c0.1-4000": ("wgan", (*LONG, "--model.clip_value", "0.1")),  # stopped at G step 1500: D's scores at -1000
 }
 
 
@@ -95,19 +98,25 @@ def fit(runs_root: Path, label: str, seed: int) -> None:
 
 
 def write_table(runs_root: Path, seeds: int) -> str:
-    lines = ["| setting | seed | G steps | wall s | modes (>= 20 HQ) | HQ % | reverse KL | modes (>= 1 HQ) |",
-             "|---|---|---|---|---|---|---|---|"]
+    """The table of every (setting, seed) run in `runs_root`, keeping the rows already in TABLE whose runs are not
+    there (runs of earlier sessions), in the order of SETTINGS."""
+    text = TABLE.read_text() if TABLE.is_file() else f"# Toy sweep\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN)
+    old_table, tail = rest.split(END)
+    rows = {tuple(cells[:2]): line for line in old_table.splitlines()
+            if (cells := [c.strip() for c in line.strip("|").split("|")])[0] in SETTINGS}
     for label in SETTINGS:
         for seed in range(seeds):
             row = final_row(run_dir(runs_root, label, seed))
             if row:
-                lines.append(f"| {label} | {seed} | {row['g_steps']} | {row['wall_s']:.0f} | "
-                             f"{row['toy/modes_covered']:.0f} | {100 * row['toy/high_quality']:.1f} | "
-                             f"{row['toy/reverse_kl']:.3f} | {row['toy/modes_any']:.0f} |")
-    table = "\n".join(lines)
-    text = TABLE.read_text() if TABLE.is_file() else f"# Toy sweep\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN)
-    TABLE.write_text(f"{head}{BEGIN}\n{table}\n{END}{rest.split(END)[1]}")
+                rows[(label, str(seed))] = (
+                    f"| {label} | {seed} | {row['g_steps']} | {row['wall_s']:.0f} | {row['toy/modes_covered']:.0f} | "
+                    f"{100 * row['toy/high_quality']:.1f} | {row['toy/reverse_kl']:.3f} | {row['toy/modes_any']:.0f} |")
+    order = {label: i for i, label in enumerate(SETTINGS)}
+    table = "\n".join(["| setting | seed | G steps | wall s | modes (>= 20 HQ) | HQ % | reverse KL | modes (>= 1 HQ) |",
+                       "|---|---|---|---|---|---|---|---|",
+                       *(rows[key] for key in sorted(rows, key=lambda key: (order[key[0]], int(key[1]))))])
+    TABLE.write_text(f"{head}{BEGIN}\n{table}\n{END}{tail}")
     return table
 
 
