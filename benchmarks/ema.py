@@ -3,15 +3,15 @@ generator, all measured on one training trajectory per technique and seed.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ema.py [--techniques sngan,wgan_gp] [--seeds 1] [--at 150,600]
 
-Each run is `lightning-gans fit` with the fmnist-cpu protocol (`bench.PRESETS['fmnist-cpu']`: CNN width 16, batch
-32, FID of 2,000 samples in lenet-fmnist features against 2,000 training images), stopped at the last `--at`
-step. Beside training, a callback keeps one EMA copy of G per (decay schedule, BatchNorm buffers) pair and, at each
-`--at` G step, scores every variant with the same latent codes. Neither the copies nor the standing statistics
-touch the training or its RNG stream, so all variants see the same trajectory. Decay schedules: `fixed` 0.999 from
-step 0 (before issue 12), `rampup` (`techniques.base.ema_beta`, ema_rampup 0.05, the default), `t+10` min(0.999,
-(1 + t) / (10 + t)). BatchNorm statistics: `copy` the live G's buffers (before issue 12), `ema` of the live G's
-buffers with the same decay (what `GANTechnique.update_ema` now does), `standing` statistics of the EMA weights
-(BigGAN's, `with_standing_statistics`).
+Each run is `lightning-gans fit` with the fmnist-cpu protocol (`bench.PRESETS['fmnist-cpu']`: FID of 2,000 samples
+in lenet-fmnist features against 2,000 training images) at the CNN width 16 and batch 32 the README's table was
+measured with (`PROTOCOL`), stopped at the last `--at` step. Beside training, a callback keeps one EMA copy of G per
+(decay schedule, BatchNorm buffers) pair and, at each `--at` G step, scores every variant with the same latent
+codes. Neither the copies nor the standing statistics touch the training or its RNG stream, so all variants see the
+same trajectory. Decay schedules: `fixed` 0.999 from step 0 (before issue 12), `rampup` (`techniques.base.ema_beta`,
+ema_rampup 0.05, the default), `t+10` min(0.999, (1 + t) / (10 + t)). BatchNorm statistics: `copy` the live G's
+buffers (before issue 12), `ema` of the live G's buffers with the same decay (what `GANTechnique.update_ema` now
+does), `standing` statistics of the EMA weights (BigGAN's, `with_standing_statistics`).
 """
 
 import argparse
@@ -31,6 +31,7 @@ from lightning_gans.metrics.evaluation import image_metrics
 from lightning_gans.metrics.reference import RealStatistics
 from lightning_gans.techniques.base import BATCH_NORMS, ema_beta
 
+PROTOCOL = ("--model.width", "16", "--data.batch_size", "32", "--model.max_kimg", "null")  # fmnist-cpu's before issue 13
 STANDING_STATISTICS_SAMPLES, STANDING_STATISTICS_BATCH, STANDING_STATISTICS_SEED = 1024, 64, 0
 NUM_SAMPLES = 2000
 
@@ -139,8 +140,8 @@ def run(technique, seed, at, root):
             trainer.callbacks.append(variants)
             return trainer
 
-    overrides = [*PRESETS["fmnist-cpu"].overrides, "--model.max_g_steps", str(max(at)), "--fid.extractor", "null",
-                 "--samples.every_n_g_steps", "1000000", "--checkpoint.every_n_g_steps", "1000000"]
+    overrides = [*PRESETS["fmnist-cpu"].overrides, *PROTOCOL, "--model.max_g_steps", str(max(at)),
+                 "--fid.extractor", "null", "--samples.every_n_g_steps", "1000000", "--checkpoint.every_n_g_steps", "1000000"]
     CLI(args=["fit", "--config", str(REPO / "experiments" / f"{technique}.yaml"), "--seed_everything", str(seed),
               "--runs_root", str(root), "--run_name", f"seed{seed}", "--logger", "none", *overrides, *QUIET])
     return variants.results

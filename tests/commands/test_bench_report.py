@@ -86,7 +86,8 @@ def write_adaptive_run(run_dir, p_values):
     """A finished StyleGANADA-like run: metrics.csv with training rows (kimg, wall time, ada/p, ada/rt) and FID rows."""
     (run_dir / "samples").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(run_dir / "samples" / "g000020.png")
-    rows = ["step,progress/kimg,progress/wall_time_s,perf/img_per_s,ada/p,ada/rt,fid/x,kid/x,precision/x,recall/x,classes/covered_x"]
+    rows = ["step,progress/kimg,progress/wall_time_s,perf/img_per_s,ada/p,ada/rt,"
+            "fid/x,kid/x,precision/x,recall/x,classes/covered_x"]
     rows += [f"{step},{step * 0.032},{step * 0.1},320,{p},0.6,,,,," for step, p in zip((10, 20), p_values)]
     rows += [f"{step},,,,,,{50 - step},0.01,0.5,0.4,10" for step in (10, 20)]
     (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
