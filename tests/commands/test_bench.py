@@ -56,7 +56,8 @@ def test_bench_writes_a_table_with_mean_and_std_per_technique(toy_bench):
         assert cells[1] == "2" and mean == pytest.approx(np.mean(finals), rel=1e-3)
         assert std == pytest.approx(np.std(finals, ddof=1), rel=0.05, abs=1e-3)
         kimg = float(cells[header.index("kimg")].split(" ± ")[0])
-        n_critic = yaml.safe_load((toy_bench / "runs" / technique / "seed0" / "hparams.yaml").read_text())["n_critic"]
+        config = yaml.safe_load((toy_bench / "runs" / technique / "seed0" / "config.yaml").read_text())
+        n_critic = config["model"]["init_args"]["n_critic"]
         assert kimg == pytest.approx(20 * n_critic * 256 / 1000)  # 20 G steps x n_critic batches of 256
 
 
