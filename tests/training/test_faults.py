@@ -15,7 +15,9 @@ from lightning_gans.commands.main import main
 from lightning_gans.training.checkpoints import check_checkpoint
 
 TOY = str(REPO / "experiments" / "toy" / "sngan.yaml")
-FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--model.width", "32"]
+# n_critic 1: a critic step per G step, so the steps these tests name are both (the toy config holds 5)
+FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--model.width", "32",
+        "--model.n_critic", "1"]
 
 
 def test_nan_in_the_critic_loss_stops_at_that_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
