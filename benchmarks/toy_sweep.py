@@ -33,13 +33,15 @@ METRICS = ("toy/modes_covered", "toy/high_quality", "toy/reverse_kl", "toy/modes
 BASE = ("--model.width", "256", "--model.depth", "4", "--model.lr_g", "1e-4", "--model.lr_d", "1e-4",
         "--model.betas", "[0.8,0.999]", "--model.max_g_steps", "2000")
 LINEAR = (*BASE, "--model.lr_schedule", "linear")
-FAST = ("--model.lr_g", "1e-3", "--model.lr_d", "1e-3", "--model.betas", "[0.5,0.9]")  # the WGAN-GP toy script's betas
-LONG = ("--model.max_g_steps", "4000")
-N_CRITIC_1 = ("--model.n_critic", "1")  # SN-GAN's toy config now holds 5
 
 
 def adam(lr: float, beta1: float, beta2: float) -> tuple[str, ...]:
     return "--model.lr_g", str(lr), "--model.lr_d", str(lr), "--model.betas", f"[{beta1},{beta2}]"
+
+
+FAST = adam(1e-3, 0.5, 0.9)  # the WGAN-GP toy script's betas
+LONG = ("--model.max_g_steps", "4000")
+N_CRITIC_1 = ("--model.n_critic", "1")  # SN-GAN's toy config now holds 5
 
 
 SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
