@@ -1,5 +1,6 @@
-"""One forward pass of D per critic step (`fused_critic`): the same losses, penalties and critic gradients as one
-pass per batch, on given inputs. Spectral norm is compared in eval mode (power iteration frozen), dropout at p = 0."""
+"""One forward pass of D over a critic step's real and fake batch (`fused_critic`), penalty points in a pass of their
+own: the same losses, penalties and critic gradients as one pass per batch, on given inputs. Spectral norm is compared
+in eval mode (power iteration frozen), dropout at p = 0."""
 
 import pytest
 import torch
@@ -12,23 +13,23 @@ TOY = {"data_shape": (2,), "architecture": "mlp", "latent_dim": 2, "width": 16}
 IMAGES = {"data_shape": (1, 32, 32), "architecture": "cnn", "latent_dim": 8, "width": 8}
 
 GP, R1, R2, CT = "penalty/gp", "penalty/r1", "penalty/r2", "penalty/ct"
-CASES = {  # name: (technique, the penalty terms of the step)
-    "wgan": (lambda: WGAN(**TOY), set()),
-    "wgan cnn": (lambda: WGAN(**IMAGES), set()),
-    "wgan_gp": (lambda: WGANGP(**TOY), {GP}),
-    "wgan_gp cnn": (lambda: WGANGP(**IMAGES), {GP}),
-    "wgan_gp one_sided": (lambda: WGANGP(**TOY, one_sided=True), {GP}),
+CASES = {  # name: (technique, the penalty terms of the step, batch sizes of the fused step's D passes, in order)
+    "wgan": (lambda: WGAN(**TOY), set(), [12]),
+    "wgan cnn": (lambda: WGAN(**IMAGES), set(), [12]),
+    "wgan_gp": (lambda: WGANGP(**TOY), {GP}, [6, 12]),
+    "wgan_gp cnn": (lambda: WGANGP(**IMAGES), {GP}, [6, 12]),
+    "wgan_gp one_sided": (lambda: WGANGP(**TOY, one_sided=True), {GP}, [6, 12]),
     # CT-GAN's term keeps its own two passes; at dropout 0 (see `without_dropout`) they agree and a negative margin
     # makes the term positive, so its value is still compared.
     "wgan_gp consistency": (
-        lambda: WGANGP(**TOY, critic_dropout=0.5, consistency_weight=2.0, consistency_margin=-0.5), {GP, CT}),
-    "sngan": (lambda: SNGAN(**TOY), set()),
-    "sngan cnn": (lambda: SNGAN(**IMAGES), set()),
-    "r1gan": (lambda: R1GAN(**TOY), {R1}),
-    "r1gan cnn": (lambda: R1GAN(**IMAGES), {R1}),
-    "r1gan r2": (lambda: R1GAN(**TOY, r2_gamma=5.0), {R1, R2}),
-    "r1gan lazy, due": (lambda: R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4), {R1, R2}),
-    "r1gan lazy, not due": (lambda: R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4), set()),
+        lambda: WGANGP(**TOY, critic_dropout=0.5, consistency_weight=2.0, consistency_margin=-0.5), {GP, CT}, [6, 12]),
+    "sngan": (lambda: SNGAN(**TOY), set(), [12]),
+    "sngan cnn": (lambda: SNGAN(**IMAGES), set(), [12]),
+    "r1gan": (lambda: R1GAN(**TOY), {R1}, [6, 6]),
+    "r1gan cnn": (lambda: R1GAN(**IMAGES), {R1}, [6, 6]),
+    "r1gan r2": (lambda: R1GAN(**TOY, r2_gamma=5.0), {R1, R2}, [6, 6]),
+    "r1gan lazy, due": (lambda: R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4), {R1, R2}, [6, 6]),
+    "r1gan lazy, not due": (lambda: R1GAN(**TOY, r2_gamma=5.0, regularization_interval=4), set(), [12]),
 }
 
 
@@ -56,7 +57,7 @@ def critic_step(model, real, fake, fused: bool):
 @pytest.mark.parametrize("case", list(CASES))
 def test_fused_critic_step_equals_one_pass_per_batch(case):
     torch.manual_seed(0)
-    technique, penalties = CASES[case]
+    technique, penalties, fused_passes = CASES[case]
     model = technique()
     without_dropout(model.critic)
     if isinstance(model, SNGAN):
@@ -76,9 +77,9 @@ def test_fused_critic_step_equals_one_pass_per_batch(case):
     for fused_gradient, separate_gradient in zip(fused_gradients, separate_gradients):
         torch.testing.assert_close(fused_gradient, separate_gradient, rtol=1e-5, atol=1e-6)
     assert any(g.abs().sum() > 0 for g in fused_gradients)
-    # One pass over every batch of the step (CT-GAN adds its own two passes of `features`, not hooked here).
-    batches = 3 if isinstance(model, WGANGP) else 2
-    assert fused_calls == [6 * batches] and separate_calls == [6] * batches
+    # Penalty points alone, then real and fake together (CT-GAN adds its own two passes of `features`, not hooked
+    # here); the separate path scores every batch alone.
+    assert fused_calls == fused_passes and separate_calls == [6] * (3 if isinstance(model, WGANGP) else 2)
 
 
 def test_penalty_from_the_fused_pass_is_the_penalty_of_the_real_batch_alone():
@@ -106,7 +107,7 @@ def test_under_bf16_autocast_penalties_of_the_step_keep_their_float32_values(cas
     """The penalty points get a float32 pass of their own under autocast (`critic_scores`), so the penalty equals
     the float32 step's, as a standalone penalty does (`penalties._input_gradients`)."""
     torch.manual_seed(0)
-    technique, penalties = CASES[case]
+    technique, penalties, _ = CASES[case]
     model = technique()
     model.d_step = 4
     real = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
