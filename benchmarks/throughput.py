@@ -1,9 +1,9 @@
 """Images per second (real images shown to D) per technique, SN-GAN's CNN at 3x32x32, batch 64, CPU, in each
-precision and memory format: our LightningModule (one critic forward per step, data on the device) and a plain
-PyTorch loop of the same nets and losses without Lightning, all in the same process with the settings interleaved
-over rounds (the plain loop in the contiguous format only, unless --plain_all_formats). Prints a table with the
-ratios Lightning / plain and each setting / 32-true contiguous; `--separate` adds our LightningModule with one
-critic pass per batch as before issue 15 (ratio fused / separate).
+precision and memory format: our LightningModule (one critic forward over real and fake, penalty points in a
+pass of their own, data on the device) and a plain PyTorch loop of the same nets and losses without Lightning, all
+in the same process with the settings interleaved over rounds (the plain loop in the contiguous format only,
+unless --plain_all_formats). Prints a table with the ratios Lightning / plain and each setting / 32-true contiguous;
+`--separate` adds our LightningModule with one critic pass per batch as before issue 15 (ratio fused / separate).
 
     .venv/bin/python benchmarks/throughput.py [--techniques wgan wgan_gp sngan r1gan] [--precisions 32-true bf16-mixed]
         [--formats contiguous channels_last] [--g_steps 3] [--warmup 1] [--rounds 2] [--separate]

@@ -6,9 +6,9 @@ mixes samples, row i of that gradient is grad D(x_i). Under autocast a penalty's
 (`benchmarks/penalty_precision.py` measures why).
 
 Each penalty runs D itself (`gradient_penalty(critic, real, fake)`), or takes its gradient from scores the caller
-computed (`..._from_scores(scores, points)`): a training step can then score real, fake and penalty points in one
-forward pass of D and the penalty's double backward reuses that pass (StyleGAN2's "Dboth" phase); under autocast
-the technique scores the penalty points in a float32 pass of their own (`GANTechnique.critic_scores`).
+computed (`..._from_scores(scores, points)`): a training step can then reuse the pass that scored the points for its
+loss (R1 at the reals: StyleGAN2's "Dboth" phase). `GANTechnique.critic_scores` gives penalty points a pass of their
+own, float32 under autocast, so the double backward runs over them alone.
 """
 
 import torch
