@@ -10,6 +10,7 @@ with PYTHONPATH=PATH; the first training step is timed by wrapping `GANTechnique
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,8 @@ def run_once(code: str, logger: str, runs_root: str) -> tuple[float, float]:
     end = time.time()
     if result.returncode:
         raise RuntimeError(result.stderr[-2000:])
-    (first,) = [float(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("FIRST_STEP")]
+    # The progress bar shares stdout, so the mark may follow its text on the same line.
+    first = float(re.search(r"FIRST_STEP (\S+)", result.stdout).group(1))
     return first - start, end - start
 
 
