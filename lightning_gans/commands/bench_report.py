@@ -12,6 +12,7 @@ import csv
 import os
 import platform
 from collections import defaultdict
+from functools import cmp_to_key
 from pathlib import Path
 
 import numpy as np
@@ -93,28 +94,46 @@ def mean_std(values: list[float]) -> str:
     return f"{mean:.4g} ± {std(values):.2g}"
 
 
-def ranking(rows: list[dict], keys: list[tuple[str, str]]) -> list[str]:
-    """Techniques best first, by the mean over seeds of each final metric in `keys` in turn: the first decides,
-    each next one breaks the ties left (so an inf reverse KL ranks last among them)."""
+def metric_stats(rows: list[dict], keys: list[tuple[str, str]]) -> dict[str, list[tuple[float, float]]]:
+    """technique -> (mean, std) over its seeds of each final metric in `keys`, in order."""
     by_technique = defaultdict(list)
     for row in rows:
         by_technique[row["technique"]].append(row)
-
-    def rank_key(technique):
-        means = [np.mean([row[f"final {key}"] for row in by_technique[technique]]) for key, _ in keys]
-        return tuple(mean if goal == "min" else -mean for mean, (_, goal) in zip(means, keys))
-
-    return sorted(by_technique, key=rank_key)
+    return {technique: [(float(np.mean(values)), std(values)) for values in
+                        ([row[f"final {key}"] for row in group] for key, _ in keys)]
+            for technique, group in by_technique.items()}
 
 
-def seed_noise_ranks(means_stds: list[tuple[float, float]]) -> list[str]:
-    """Rank labels of techniques listed best first as (mean, std) over seeds: one whose mean ± std interval
-    overlaps that of the technique above it is within seed noise of it and shares its rank, marked "=" (so a
-    chain of overlapping neighbours shares one rank)."""
+def separated(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether the mean ± std intervals of `a` and `b` do not overlap (an infinite mean: whether the means differ)."""
+    (mean_a, std_a), (mean_b, std_b) = a, b
+    if not (np.isfinite(mean_a) and np.isfinite(mean_b)):
+        return mean_a != mean_b
+    return abs(mean_a - mean_b) > std_a + std_b
+
+
+def ranking(rows: list[dict], keys: list[tuple[str, str]]) -> list[str]:
+    """Techniques best first. Two are ordered by the first metric of `keys` on which their mean ± std intervals over
+    seeds are `separated`; where none is, by the means of each metric in turn (so an inf reverse KL ranks last)."""
+    stats = metric_stats(rows, keys)
+
+    def compare(a: str, b: str) -> int:
+        for only_separated in (True, False):
+            for (mean_a, spread_a), (mean_b, spread_b), (_, goal) in zip(stats[a], stats[b], keys):
+                if mean_a != mean_b and (separated((mean_a, spread_a), (mean_b, spread_b)) or not only_separated):
+                    return -1 if (mean_a < mean_b) == (goal == "min") else 1
+        return 0
+
+    return sorted(stats, key=cmp_to_key(compare))
+
+
+def seed_noise_ranks(stats: list[list[tuple[float, float]]]) -> list[str]:
+    """Rank labels of techniques listed best first, each as its (mean, std) over seeds of every ranking metric: one
+    that no metric `separated` from the technique above it is within seed noise of it and shares its rank, marked
+    "=" (so a chain of such neighbours shares one rank)."""
     ranks = []
-    for i, (mean, spread) in enumerate(means_stds):
-        above = means_stds[i - 1] if i else None
-        tied = above is not None and abs(mean - above[0]) <= spread + above[1]
+    for i, metrics in enumerate(stats):
+        tied = i > 0 and not any(separated(a, b) for a, b in zip(metrics, stats[i - 1]))
         ranks.append(ranks[-1] if tied else i + 1)
     return [f"{rank}=" if ranks.count(rank) > 1 else str(rank) for rank in ranks]
 
@@ -160,7 +179,8 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         by_technique[row["technique"]].append(row)
     order = ranking(rows, keys)
     finals = {t: [r[f"final {rank_key}"] for r in group] for t, group in by_technique.items()}
-    ranks = dict(zip(order, seed_noise_ranks([(float(np.mean(finals[t])), std(finals[t])) for t in order])))
+    stats = metric_stats(rows, keys)
+    ranks = dict(zip(order, seed_noise_ranks([stats[t] for t in order])))
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
                *([FID_RATIO] if reference else []), "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
     fid_key = next((key for key, _ in keys if key.startswith("fid/")), None)
@@ -173,8 +193,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         "- Ranked by the final " + ", then ".join(f"{key} ({'lower' if goal == 'min' else 'higher'} is better)"
                                                  for key, goal in keys)
         + "; cells are mean ± std over seeds; best = best value seen at any evaluation.",
-        f"- rank: a technique whose mean ± std interval of the final {rank_key} overlaps that of the technique above "
-        "it is within seed noise of it and shares its rank, marked = (with one seed std is 0: only equal means tie).",
+        "- Order and rank: two techniques are ordered by the first of these metrics on which their mean ± std "
+        "intervals over seeds do not overlap; a technique for which no metric does so is within seed noise of the "
+        "one above it and shares its rank, marked = (with one seed std is 0: only equal means tie).",
         "- wall_time_s: training time of the run, evaluations included, summed over resumes; img_per_s: real "
         "images shown to D per second; peak_rss_mb: peak resident memory of the training process (host RAM; GPU "
         "memory is not measured).",

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from lightning_gans.commands.bench import FINISHED, PRESETS, fit_command, plan_runs, real_data_reference
-from lightning_gans.commands.bench_report import seed_noise_ranks, write_report, write_table
+from lightning_gans.commands.bench_report import metric_stats, ranking, seed_noise_ranks, separated, write_report, write_table
 
 PROTOCOL = "lenet-fmnist_2k_train"
 KEYS = [(f"fid/{PROTOCOL}", "min"), (f"kid/{PROTOCOL}", "min"), (f"precision/{PROTOCOL}", "max"),
@@ -45,9 +45,25 @@ def test_image_presets_report_precision_and_recall_and_classifier_presets_the_cl
 
 
 def test_overlapping_intervals_share_a_rank_and_separate_ones_do_not():
-    assert seed_noise_ranks([(10, 1), (11.5, 0.5), (20, 1)]) == ["1=", "1=", "3"]  # |10 - 11.5| <= 1 + 0.5
-    assert seed_noise_ranks([(10, 0.5), (11.5, 0.5), (20, 1)]) == ["1", "2", "3"]
-    assert seed_noise_ranks([(10, 0), (10, 0), (10, 1), (13, 1)]) == ["1=", "1=", "1=", "4"]
+    assert seed_noise_ranks([[(10, 1)], [(11.5, 0.5)], [(20, 1)]]) == ["1=", "1=", "3"]  # |10 - 11.5| <= 1 + 0.5
+    assert seed_noise_ranks([[(10, 0.5)], [(11.5, 0.5)], [(20, 1)]]) == ["1", "2", "3"]
+    assert seed_noise_ranks([[(10, 0)], [(10, 0)], [(10, 1)], [(13, 1)]]) == ["1=", "1=", "1=", "4"]
+
+
+def test_a_later_metric_separates_what_the_first_cannot_and_orders_it():
+    """Modes covered overlap (25 ± 0 and 24.7 ± 0.6), high quality does not: it decides the order even against the
+    first metric's means, and the two get ranks of their own; a pair no metric separates shares a rank."""
+    keys = [("toy/modes_covered", "max"), ("toy/high_quality", "max")]
+    finals = {"more_modes": [(25, 0.40), (25, 0.44)], "sharper": [(25, 0.88), (24, 0.86)],
+              "close": [(25, 0.42), (25, 0.46)]}
+    rows = [{"technique": t, "seed": seed, "final toy/modes_covered": modes, "final toy/high_quality": quality}
+            for t, seeds in finals.items() for seed, (modes, quality) in enumerate(seeds)]
+    order = ranking(rows, keys)
+    assert order == ["sharper", "close", "more_modes"]
+    stats = metric_stats(rows, keys)
+    assert seed_noise_ranks([stats[t] for t in order]) == ["1", "2=", "2="]
+    assert separated((0.87, 0.014), (0.44, 0.028)) and not separated((0.44, 0.028), (0.42, 0.028))
+    assert separated((0.4, 0.1), (float("inf"), 0.0)) and not separated((float("inf"), 0.0), (float("inf"), 0.0))
 
 
 def test_table_has_the_real_data_row_ratio_and_ties(results_md):
@@ -61,7 +77,7 @@ def test_table_has_the_real_data_row_ratio_and_ties(results_md):
     assert real[f"final fid/{PROTOCOL}"] == "2.5" and real[f"final precision/{PROTOCOL}"] == "0.75"
     assert real["final fid / real"] == "1" and real["kimg"] == real["rank"] == "—"
     assert real["final classes/covered_lenet-fmnist_2000"] == "10"  # not the kl_uniform key that shares its prefix
-    assert "2,000 fashion_mnist test images" in text and "overlaps" in text
+    assert "2,000 fashion_mnist test images" in text and "do not overlap" in text
 
 
 def test_the_real_data_row_is_computed_once_per_bench(tmp_path):
