@@ -51,7 +51,7 @@ def test_overlapping_intervals_share_a_rank_and_separate_ones_do_not():
 
 
 def test_a_later_metric_separates_what_the_first_cannot_and_orders_it():
-    """Modes covered overlap (25 ± 0 and 24.7 ± 0.6), high quality does not: it decides the order even against the
+    """Modes covered overlap (25 ± 0 and 24.5 ± 0.7), high quality does not: it decides the order even against the
     first metric's means, and the two get ranks of their own; a pair no metric separates shares a rank."""
     keys = [("toy/modes_covered", "max"), ("toy/high_quality", "max")]
     finals = {"more_modes": [(25, 0.40), (25, 0.44)], "sharper": [(25, 0.88), (24, 0.86)],
