@@ -112,11 +112,10 @@ def separated(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return abs(mean_a - mean_b) > std_a + std_b
 
 
-def ranking(rows: list[dict], keys: list[tuple[str, str]]) -> list[str]:
-    """Techniques best first. Two are ordered by the first metric of `keys` on which their mean ± std intervals over
-    seeds are `separated`; where none is, by the means of each metric in turn (so an inf reverse KL ranks last)."""
-    stats = metric_stats(rows, keys)
-
+def ranking(stats: dict[str, list[tuple[float, float]]], keys: list[tuple[str, str]]) -> list[str]:
+    """Techniques of `metric_stats` best first. Two are ordered by the first metric of `keys` on which their mean ±
+    std intervals over seeds are `separated`; where none is, by the means of each metric in turn (so an inf reverse KL
+    ranks last)."""
     def compare(a: str, b: str) -> int:
         for only_separated in (True, False):
             for (mean_a, spread_a), (mean_b, spread_b), (_, goal) in zip(stats[a], stats[b], keys):
@@ -177,9 +176,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     by_technique = defaultdict(list)
     for row in rows:
         by_technique[row["technique"]].append(row)
-    order = ranking(rows, keys)
-    finals = {t: [r[f"final {rank_key}"] for r in group] for t, group in by_technique.items()}
     stats = metric_stats(rows, keys)
+    order = ranking(stats, keys)
+    finals = {t: [r[f"final {rank_key}"] for r in group] for t, group in by_technique.items()}
     ranks = dict(zip(order, seed_noise_ranks([stats[t] for t in order])))
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
                *([FID_RATIO] if reference else []), "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]

@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from lightning_gans.commands import bench
-from lightning_gans.commands.bench_report import mean_std, ranking, read_metrics
+from lightning_gans.commands.bench_report import mean_std, metric_stats, ranking, read_metrics
 from lightning_gans.commands.main import main
 
 TECHNIQUES = ["sngan", "wgan_gp"]
@@ -74,9 +74,10 @@ def test_toy_ranking_is_coverage_then_quality_then_reverse_kl():
     }
     rows = [{"technique": technique, "seed": seed, **{f"final {key}": value for (key, _), value in zip(
             bench.TOY_METRICS, values)}} for technique, seeds in finals.items() for seed, values in enumerate(seeds)]
-    assert ranking(rows, list(bench.TOY_METRICS)) == ["covers_more", "sharper", "covers", "uniform", "lopsided",
-                                                      "spread"]
-    assert ranking(rows, [("toy/reverse_kl", "min")])[-1] == "spread"
+    keys, reverse_kl = list(bench.TOY_METRICS), [("toy/reverse_kl", "min")]
+    assert ranking(metric_stats(rows, keys), keys) == ["covers_more", "sharper", "covers", "uniform", "lopsided",
+                                                       "spread"]
+    assert ranking(metric_stats(rows, reverse_kl), reverse_kl)[-1] == "spread"
     assert mean_std([math.inf, 0.4]) == "inf" and mean_std([1.0, 3.0]) == "2 ± 1.4"
 
 

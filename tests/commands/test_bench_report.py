@@ -58,9 +58,9 @@ def test_a_later_metric_separates_what_the_first_cannot_and_orders_it():
               "close": [(25, 0.42), (25, 0.46)]}
     rows = [{"technique": t, "seed": seed, "final toy/modes_covered": modes, "final toy/high_quality": quality}
             for t, seeds in finals.items() for seed, (modes, quality) in enumerate(seeds)]
-    order = ranking(rows, keys)
-    assert order == ["sharper", "close", "more_modes"]
     stats = metric_stats(rows, keys)
+    order = ranking(stats, keys)
+    assert order == ["sharper", "close", "more_modes"]
     assert seed_noise_ranks([stats[t] for t in order]) == ["1", "2=", "2="]
     assert separated((0.87, 0.014), (0.44, 0.028)) and not separated((0.44, 0.028), (0.42, 0.028))
     assert separated((0.4, 0.1), (float("inf"), 0.0)) and not separated((float("inf"), 0.0), (float("inf"), 0.0))
