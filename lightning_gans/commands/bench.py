@@ -5,8 +5,9 @@
 
 A preset (`PRESETS`) names the technique configs, the overrides that put them on one dataset and budget, and the
 metrics to report. Each run is a subprocess `lightning-gans fit` into `<results_root>/<name>/runs/<technique>/
-seed<seed>/` (subprocesses isolate runs and let N run at once, one per GPU when there are GPUs); its output goes
-to `logs/<technique>-seed<seed>.log`. A run that finished holds `bench.json` and is never retrained; one that was
+seed<seed>/` (`<variant>-seed<seed>/` for a preset's variants; subprocesses isolate runs and let N run at once, one
+per GPU when there are GPUs); its output goes to `logs/<row>-seed<seed>.log`, the row being the technique or
+`<technique>-<variant>`. A run that finished holds `bench.json` and is never retrained; one that was
 interrupted is resumed from its last checkpoint. Image benches also score held-out real images under the runs'
 protocol once (`real_data_reference`, kept in reference.json). `bench_report.py` then writes the table and the plots.
 """
@@ -165,10 +166,14 @@ def plan_runs(preset: Preset, techniques: list[str] | None, seeds: int, bench_di
     unknown = sorted(set(techniques or []) - set(configs))
     require(not unknown, "--techniques", ",".join(unknown), f"choose from {','.join(configs)}")
     chosen = [t for t in configs if techniques is None or t in techniques]
-    rows = [(t, f"{t}-{variant}" if variant else t, overrides)
-            for t in chosen for variant, overrides in preset.variants or (("", ()),)]
-    return [Run(row, seed, configs[t], bench_dir / "runs" / row / f"seed{seed}", bench_dir / "logs" / f"{row}-seed{seed}.log",
-                overrides) for t, row, overrides in rows for seed in range(seeds)]
+    runs = []
+    for t in chosen:
+        for variant, overrides in preset.variants or (("", ()),):
+            row, prefix = (f"{t}-{variant}", f"{variant}-") if variant else (t, "")
+            # fit writes a run to <runs_root>/<technique>/<run_name>: a variant is in the run's name
+            runs += [Run(row, seed, configs[t], bench_dir / "runs" / t / f"{prefix}seed{seed}",
+                         bench_dir / "logs" / f"{row}-seed{seed}.log", overrides) for seed in range(seeds)]
+    return runs
 
 
 def fit_command(run: Run, preset: Preset, extra: list[str]) -> list[str]:

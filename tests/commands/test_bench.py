@@ -122,6 +122,20 @@ def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkey
     assert [row["progress/wall_time_s"] for row in rows if "progress/wall_time_s" in row][-1] > trained_before
 
 
+def test_each_variant_trains_into_its_own_run_with_its_own_overrides(tmp_path, monkeypatch):
+    toy = bench.PRESETS["toy"]
+    variants = (("slow", ("--model.lr_g", "1e-4")), ("fast", ("--model.lr_g", "2e-4")))
+    monkeypatch.setitem(bench.PRESETS, "toy-variants",
+                        bench.Preset("toy/wgan.yaml", toy.overrides, toy.protocol, toy.metrics, variants))
+    main(["bench", "--preset", "toy-variants", "--seeds", "1", "--name", "variants", "--results_root", str(tmp_path),
+          "--parallel", "2", *TINY])
+    with open(tmp_path / "variants" / "results.csv") as f:
+        assert sorted(row["technique"] for row in csv.DictReader(f)) == ["wgan-fast", "wgan-slow"]
+    for variant, lr_g in (("slow", 1e-4), ("fast", 2e-4)):
+        config = yaml.safe_load((tmp_path / "variants" / "runs" / "wgan" / f"{variant}-seed0" / "config.yaml").read_text())
+        assert config["model"]["init_args"]["lr_g"] == lr_g
+
+
 @pytest.mark.parametrize("args, message", [
     (["--preset", "mnist"], "--preset='mnist' is invalid: choose one of toy, toy-ring, fmnist-cpu, fmnist-2k, cifar10"),
     (["--techniques", "wgan,dcgan"], "--techniques='dcgan' is invalid: choose from r1gan,sngan,wgan,wgan_gp"),

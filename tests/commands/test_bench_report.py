@@ -90,7 +90,7 @@ def test_a_variant_preset_runs_each_config_once_per_variant_with_its_overrides(t
     runs = plan_runs(preset, None, 2, tmp_path)
     assert [(run.technique, run.seed) for run in runs] == [
         (f"stylegan_ada-{variant}", seed) for variant in ("2k-noaug", "2k-ada", "full-ada") for seed in (0, 1)]
-    assert runs[0].run_dir == tmp_path / "runs" / "stylegan_ada-2k-noaug" / "seed0"
+    assert runs[0].run_dir == tmp_path / "runs" / "stylegan_ada" / "2k-noaug-seed0"
     noaug, ada, full = (fit_command(runs[i], preset, ["--model.width", "8"]) for i in (0, 2, 4))
     assert noaug[-2:] == ["--model.width", "8"]  # the user's overrides come last and win
     assert " --data.limit 2000 --model.ada_heuristic fixed --model.augment_p 0 " in " ".join(noaug)
