@@ -302,7 +302,8 @@ def bench_summary(bench_dir: Path, ranking_line: str) -> str:
     lines = [f"  ranking        {ranking_line}",
              f"  table          {bench_dir / 'results.md'} (and results.csv)",
              f"  plots          {bench_dir / 'fid_vs_kimg.png'}, fid_vs_time.png, samples.png",
-             f"  runs           {bench_dir / 'runs'}/<technique>/seed<N>/ (their console output in {bench_dir / 'logs'}/)"]
+             f"  runs           {bench_dir / 'runs'}/<technique>/[<variant>-]seed<N>/ "
+             f"(their console output in {bench_dir / 'logs'}/)"]
     if any((bench_dir / "runs").glob("*/*/wandb/offline-run-*")):
         lines.append(f"  view           wandb sync {bench_dir / 'runs'}/*/*/wandb/offline-run-*   (W&B logged offline)")
     return "\n".join(lines)
