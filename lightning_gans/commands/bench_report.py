@@ -94,14 +94,18 @@ def mean_std(values: list[float]) -> str:
     return f"{mean:.4g} ± {std(values):.2g}"
 
 
-def metric_stats(rows: list[dict], keys: list[tuple[str, str]]) -> dict[str, list[tuple[float, float]]]:
-    """technique -> (mean, std) over its seeds of each final metric in `keys`, in order."""
+def rows_by_technique(rows: list[dict]) -> dict[str, list[dict]]:
     by_technique = defaultdict(list)
     for row in rows:
         by_technique[row["technique"]].append(row)
+    return by_technique
+
+
+def metric_stats(rows: list[dict], keys: list[tuple[str, str]]) -> dict[str, list[tuple[float, float]]]:
+    """technique -> (mean, std) over its seeds of each final metric in `keys`, in order."""
     return {technique: [(float(np.mean(values)), std(values)) for values in
                         ([row[f"final {key}"] for row in group] for key, _ in keys)]
-            for technique, group in by_technique.items()}
+            for technique, group in rows_by_technique(rows).items()}
 
 
 def separated(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -173,12 +177,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
 
     keys = runs[0].keys
     rank_key = keys[0][0]
-    by_technique = defaultdict(list)
-    for row in rows:
-        by_technique[row["technique"]].append(row)
+    by_technique = rows_by_technique(rows)
     stats = metric_stats(rows, keys)
     order = ranking(stats, keys)
-    finals = {t: [r[f"final {rank_key}"] for r in group] for t, group in by_technique.items()}
     ranks = dict(zip(order, seed_noise_ranks([stats[t] for t in order])))
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
                *([FID_RATIO] if reference else []), "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
@@ -215,7 +216,7 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         lines.append("| real data | — | " + " | ".join(real_data_cells(reference, columns)) + " | — |")
     (bench_dir / "results.md").write_text("\n".join(lines) + "\n")
     return f"by final {rank_key} (best in brackets): " + ", ".join(
-        f"{ranks[t]} {t} {np.mean(finals[t]):.4g} ({np.mean([r[f'best {rank_key}'] for r in by_technique[t]]):.4g})"
+        f"{ranks[t]} {t} {stats[t][0][0]:.4g} ({np.mean([r[f'best {rank_key}'] for r in by_technique[t]]):.4g})"
         for t in order)
 
 
