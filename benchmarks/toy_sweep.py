@@ -41,6 +41,7 @@ def adam(lr: float, beta1: float, beta2: float) -> tuple[str, ...]:
 
 FAST = adam(1e-3, 0.5, 0.9)  # the WGAN-GP toy script's betas
 LONG = ("--model.max_g_steps", "4000")
+SHORT = ("--model.max_g_steps", "3000")  # the preset's budget when the last settings were tried
 N_CRITIC_1 = ("--model.n_critic", "1")  # SN-GAN's toy config now holds 5
 
 
@@ -61,13 +62,13 @@ SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sngan-D-4000": ("sngan", (*LONG, "--model.n_critic", "5")),  # SN-GAN paper's setting D: Adam 1e-3 (0.5, 0.9), n_dis 5
     "wgan-lr2e-4-4000": ("wgan", (*LONG, "--model.lr_g", "2e-4", "--model.lr_d", "2e-4")),  # RMSprop, c = 0.01
     "wgan-c0.1-4000": ("wgan", (*LONG, "--model.clip_value", "0.1")),  # stopped at G step 1500: D's scores at -1000
-    # At the preset's 3000 G steps. WGAN: c bracketing the paper's 0.01 (the clipped biases weigh more at small c).
-    "wgan-c0.003": ("wgan", ("--model.clip_value", "0.003")),
-    "wgan-c0.03": ("wgan", ("--model.clip_value", "0.03")),
+    # At 3000 G steps. WGAN: c bracketing the paper's 0.01 (the clipped biases weigh more at small c).
+    "wgan-c0.003": ("wgan", (*SHORT, "--model.clip_value", "0.003")),
+    "wgan-c0.03": ("wgan", (*SHORT, "--model.clip_value", "0.03")),
     # SN-GAN concentrates its points only once the decay has brought Adam's 1e-3 below about 3e-4 (seed 2: 9 modes):
     # the paper's setting A (1e-4, n_dis 5) and 3e-4, decayed linearly as the others.
-    "sngan-A": ("sngan", adam(1e-4, 0.5, 0.9)),
-    "sngan-lr3e-4": ("sngan", adam(3e-4, 0.5, 0.9)),
+    "sngan-A": ("sngan", (*SHORT, *adam(1e-4, 0.5, 0.9))),
+    "sngan-lr3e-4": ("sngan", (*SHORT, *adam(3e-4, 0.5, 0.9))),
 }
 
 

@@ -60,7 +60,7 @@ TOY_METRICS = (("toy/modes_covered", "max"), ("toy/high_quality", "max"), ("toy/
                ("toy/modes_any", "max"), ("toy/frechet_xy", "min"))
 # The toy configs' shared settings (experiments/toy/*.yaml; the sweep behind them: benchmarks/toy_sweep.md).
 TOY_NETWORKS = "MLP 4 x 256, latent dim 2, batch 256, learning rates decayed linearly to 0, EMA decay 0.99"
-TOY_G_STEPS, RING_G_STEPS = "3000", "1000"
+TOY_G_STEPS, RING_G_STEPS = "4000", "1000"
 TOY_EVALUATION = ("--toy_metrics.every_n_g_steps", "100", "--toy_metrics.num_samples", "2500",
                   "--samples.num_samples", "2500", "--trainer.log_every_n_steps", "50")
 TOY_COMMON = (
