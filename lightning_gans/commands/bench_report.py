@@ -188,7 +188,8 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     lines = [
         f"# Bench `{bench_dir.name}` (preset `{preset_name}`)",
         "",
-        f"- Protocol: {preset.protocol}.",
+        f"- Protocol: {preset.protocol}." if not extra else
+        f"- Protocol as the preset sets it (the extra overrides on the next line replace what they name): {preset.protocol}.",
         f"- Seeds: {', '.join(map(str, seeds))} (`--seed_everything`); extra overrides: {' '.join(extra) or 'none'}.",
         "- Ranked by the final " + ", then ".join(f"{key} ({'lower' if goal == 'min' else 'higher'} is better)"
                                                  for key, goal in keys)

@@ -66,6 +66,16 @@ def test_a_later_metric_separates_what_the_first_cannot_and_orders_it():
     assert separated((0.4, 0.1), (float("inf"), 0.0)) and not separated((float("inf"), 0.0), (float("inf"), 0.0))
 
 
+def test_a_protocol_changed_by_extra_overrides_is_reported_as_the_presets_with_the_overrides(tmp_path):
+    runs = [synthetic_run("a", 0, 10.0)]
+    write_table(tmp_path, "fmnist-cpu", PRESETS["fmnist-cpu"], runs, [], 1, REFERENCE)
+    assert f"- Protocol: {PRESETS['fmnist-cpu'].protocol}." in (tmp_path / "results.md").read_text()
+    write_table(tmp_path, "fmnist-cpu", PRESETS["fmnist-cpu"], runs, ["--model.width", "16"], 1, REFERENCE)
+    text = (tmp_path / "results.md").read_text()
+    assert "- Protocol as the preset sets it (the extra overrides on the next line replace what they name): " in text
+    assert "extra overrides: --model.width 16." in text and "- Protocol: " not in text
+
+
 def test_table_has_the_real_data_row_ratio_and_ties(results_md):
     header, rows, text = results_md
     assert header[-1] == "rank" and f"final precision/{PROTOCOL}" in header and f"final recall/{PROTOCOL}" in header
