@@ -8,7 +8,7 @@ in lenet-fmnist features against 2,000 training images) at the CNN width 16 and 
 measured with (`PROTOCOL`), stopped at the last `--at` step. Beside training, a callback keeps one EMA copy of G per
 (decay schedule, BatchNorm buffers) pair and, at each `--at` G step, scores every variant with the same latent
 codes. Neither the copies nor the standing statistics touch the training or its RNG stream, so all variants see the
-same trajectory. Decay schedules: `fixed` 0.999 from step 0 (before issue 12), `rampup` (`techniques.base.ema_beta`,
+same trajectory. Decay schedules: `fixed` 0.999 from step 0 (before issue 12), `rampup` (`training.ema.ema_beta`,
 ema_rampup 0.05, the default), `t+10` min(0.999, (1 + t) / (10 + t)). BatchNorm statistics: `copy` the live G's
 buffers (before issue 12), `ema` of the live G's buffers with the same decay (what `GANTechnique.update_ema` now
 does), `standing` statistics of the EMA weights (BigGAN's, `with_standing_statistics`).
@@ -16,6 +16,7 @@ does), `standing` statistics of the EMA weights (BigGAN's, `with_standing_statis
 
 import argparse
 import copy
+import math
 import statistics
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from lightning_gans.commands.fit import GANCLI
 from lightning_gans.metrics import build_feature_extractor
 from lightning_gans.metrics.evaluation import image_metrics
 from lightning_gans.metrics.reference import RealStatistics
-from lightning_gans.techniques.base import BATCH_NORMS, ema_beta
+from lightning_gans.training.ema import BATCH_NORMS, ema_beta
 
 PROTOCOL = ("--model.width", "16", "--data.batch_size", "32", "--model.max_kimg", "null")  # fmnist-cpu's before issue 13
 STANDING_STATISTICS_SAMPLES, STANDING_STATISTICS_BATCH, STANDING_STATISTICS_SEED = 1024, 64, 0
@@ -39,7 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 DECAY, RAMPUP = 0.999, 0.05
 SCHEDULES = {
     "fixed": lambda t: DECAY,
-    "rampup": lambda t: ema_beta(t, DECAY, RAMPUP),
+    # ema_beta counts images; here one unit per G step, so the half-life of DECAY in G steps is its ema_kimg * 1000.
+    "rampup": lambda t: ema_beta(1, t, math.log(0.5) / math.log(DECAY) / 1000, RAMPUP),
     "t+10": lambda t: min(DECAY, (1 + t) / (10 + t)),
 }
 

@@ -2,9 +2,9 @@
 
 A technique subclass reads as its paper's algorithm box: it sets its loss and optimiser defaults and
 extends `critic_loss` with its regularisers (and `after_critic_step` where the paper acts on the weights).
-Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR), the EMA of G (with
-warm-up, BatchNorm statistics included), the budget in generator steps and kimg, step logging, and the state a
-bit-exact resume needs.
+Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR; Adam's correction for
+lazy regularisation phases of their own), the EMA of G (half-life in kimg, `training.ema`), the budget in
+generator steps and kimg, step logging, and the state a bit-exact resume needs.
 
 Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
 `on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
@@ -17,7 +17,6 @@ from typing import Optional
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.utilities import rank_zero_warn
-from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from lightning_gans.errors import TrainingDiverged, require
@@ -26,6 +25,7 @@ from lightning_gans.objectives.losses import build_loss
 from lightning_gans.objectives.penalties import critic_gradient_norm, random_interpolates
 from lightning_gans.training import ddp
 from lightning_gans.training.diagnostics import layer_singular_values, learning_rates
+from lightning_gans.training.ema import ema_beta, update_ema
 from lightning_gans.training.stats import StatsWindow
 
 PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
@@ -33,19 +33,7 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
 # Devices where Adam takes its fused kernel (all parameters in one kernel): on the CPU PyTorch otherwise loops over
 # the parameters, several times slower (`benchmarks/throughput.py --adam`).
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
-BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 LR_SCHEDULES = ("constant", "linear")
-
-
-def ema_beta(g_step: int, decay: float, rampup: Optional[float]) -> float:
-    """Decay of the EMA update after generator update number `g_step` + 1 (`g_step` updates came before it).
-
-    Without `rampup`: `decay`. With it (StyleGAN2-ADA's ema_rampup, counted in G steps): the half-life is
-    min(half-life of `decay`, rampup * g_step), i.e. beta = min(decay, 0.5 ** (1 / (rampup * g_step))): the first
-    update copies G, and the half-life is never longer than `rampup` of the G steps so far."""
-    if not rampup:
-        return decay
-    return 0.0 if g_step == 0 else min(decay, 0.5 ** (1 / (rampup * g_step)))
 
 
 def lr_factor(g_step: int, schedule: str, max_g_steps: Optional[int]) -> float:
@@ -59,9 +47,6 @@ class GANTechnique(pl.LightningModule):
     `techniques.TECHNIQUES`)."""
 
     name = "gan"
-    # D scores a critic step's real and fake batch (all but its penalty points) in one forward pass of their
-    # concatenation. Valid only when D treats samples independently; a subclass whose D mixes samples sets it False.
-    fused_critic = True
 
     def __init__(
         self,
@@ -78,13 +63,15 @@ class GANTechnique(pl.LightningModule):
         betas: tuple[float, float] = (0.0, 0.9),
         lr_schedule: str = "constant",
         n_critic: int = 1,
-        ema_decay: float = 0.999,
+        ema_kimg: float = 10.0,
         ema_rampup: Optional[float] = 0.05,
         max_g_steps: Optional[int] = None,
         max_kimg: Optional[float] = None,
         spectral_norm: bool = False,
         n_power_iterations: int = 1,
         critic_dropout: float = 0.0,
+        fused_critic: bool = True,
+        g_batch_multiple: int = 1,
         channels_last: bool = False,
         diagnostics_every: int = 50,
         max_nonfinite_skips: int = 0,
@@ -100,11 +87,17 @@ class GANTechnique(pl.LightningModule):
             lr_schedule: constant, or linear: both learning rates decay linearly to 0 over max_g_steps (`lr_factor`),
                 stepped once per generator update.
             n_critic: critic updates per generator update.
-            ema_decay: long-run decay of the exponential moving average of G used for samples and evaluation.
-            ema_rampup: EMA warm-up (`ema_beta`): the EMA's half-life is at most this fraction of the G steps so
-                far, and `ema_decay`'s once training is long enough; null: `ema_decay` from the first step.
+            ema_kimg: half-life, in thousands of real images shown to D, of the exponential moving average of G
+                used for samples and evaluation (StyleGAN2-ADA's ema_kimg; `training.ema.ema_beta`).
+            ema_rampup: EMA warm-up: the half-life is at most this fraction of the images seen so far
+                (StyleGAN2-ADA: 0.05); null: ema_kimg from the first step.
             max_g_steps, max_kimg: training budget in generator steps and in thousands of real images
                 shown to D (summed over processes); training stops at whichever comes first.
+            fused_critic: D scores a critic step's real and fake batch (all but its penalty points) in one forward
+                pass of their concatenation (`critic_scores`); False: one pass per batch, as the reference codes
+                do (spectral norm then runs one power iteration per batch, and normalises each with its own sigma).
+            g_batch_multiple: the generator step draws this many times the batch of latents (sngan_projection's
+                and improved_wgan_training's ResNet CIFAR settings: 2).
             diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
                 interpolated points and the largest singular value of each D layer.
             max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
@@ -115,9 +108,10 @@ class GANTechnique(pl.LightningModule):
         for key, lr in (("model.lr_g", lr_g), ("model.lr_d", lr_d)):
             require(lr > 0, key, lr, "learning rates must be > 0")
         require(all(0 <= b < 1 for b in betas), "model.betas", betas, "each beta must be in [0, 1)")
-        require(0 <= ema_decay < 1, "model.ema_decay", ema_decay, "use a value in [0, 1), e.g. 0.999")
+        require(ema_kimg > 0, "model.ema_kimg", ema_kimg, "use a half-life > 0 in kimg (StyleGAN2-ADA: 10; cifar: 500)")
         require(ema_rampup is None or ema_rampup > 0, "model.ema_rampup", ema_rampup,
-                "use a fraction > 0 (StyleGAN2-ADA: 0.05), or null for the fixed ema_decay")
+                "use a fraction > 0 (StyleGAN2-ADA: 0.05), or null for the fixed ema_kimg")
+        require(g_batch_multiple >= 1, "model.g_batch_multiple", g_batch_multiple, "use an integer >= 1 (reference: 2)")
         require(lr_schedule in LR_SCHEDULES, "model.lr_schedule", lr_schedule, f"choose one of {list(LR_SCHEDULES)}")
         require(lr_schedule == "constant" or max_g_steps is not None, "model.lr_schedule", lr_schedule,
                 "a decay needs model.max_g_steps, the step where it reaches 0")
@@ -130,6 +124,7 @@ class GANTechnique(pl.LightningModule):
         # Under LightningCLI the saved values are the config's; keep what a subclass resolved (SNGAN's n_critic).
         self.hparams.n_critic = n_critic
         self.automatic_optimization = False
+        self.fused_critic = fused_critic
 
         self.generator, self.critic = self.build_networks(
             architecture, tuple(data_shape), latent_dim, width=width, depth=depth, spectral_norm=spectral_norm,
@@ -143,6 +138,7 @@ class GANTechnique(pl.LightningModule):
         # Progress counters, saved with the checkpoint; images_seen also positions the data stream.
         self.d_step = 0
         self.g_step = 0
+        self.round_critic_steps = 0  # critic steps since the last generator step
         self.images_seen = 0
         self.nonfinite_skips = 0
         self.stats = StatsWindow()
@@ -196,37 +192,55 @@ class GANTechnique(pl.LightningModule):
     def on_critic_scores(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> None:
         """Called with D's raw scores of each critic step's real and fake batch (ADA measures overfitting here)."""
 
+    def before_critic_step(self) -> None:
+        """Called before each critic step (WGAN clips the weights here, as its reference code does)."""
+
     def after_critic_step(self) -> None:
-        """Called after each critic update (WGAN clips the weights here)."""
+        """Called after each critic update (ADA moves p here)."""
+
+    def critic_regularization(self, real: torch.Tensor, fake: torch.Tensor) -> Optional[dict[str, torch.Tensor]]:
+        """StyleGAN2's Dreg phase: the terms of a regularisation step of D's own after the main critic step, its
+        loss `loss/d_reg`, or None when none is due (the default: penalties live in `critic_loss`)."""
+        return None
+
+    def lazy_regularization_intervals(self) -> dict[str, Optional[int]]:
+        """{'g': k, 'd': k} for a network regularised in a step of its own every k steps (StyleGAN2's Greg, Dreg),
+        None otherwise: `configure_optimizers` corrects that network's Adam for the extra steps."""
+        return {"g": None, "d": None}
+
+    def n_critic_at(self, g_step: int) -> int:
+        """Critic steps before generator step `g_step` + 1; `n_critic` unless the technique schedules it."""
+        return self.hparams.n_critic
 
     def training_step(self, real: torch.Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         real = self._memory_format(real)
         batch_size = real.shape[0]
 
+        self.before_critic_step()
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
                 fake = self.generator(self.sample_latents(batch_size))
             terms = self.critic_loss(real, fake)
-            if self.all_finite(terms, "critic"):
-                opt_d.zero_grad(set_to_none=True)
-                self.manual_backward(terms["loss/d"])
-                opt_d.step()
+            self.update(opt_d, terms, "loss/d", "critic")
+            regularization = self.critic_regularization(real, fake)
+            if regularization is not None:
+                self.update(opt_d, regularization, "loss/d_reg", "critic")
+                terms.update(regularization)
         self.after_critic_step()
         self.d_step += 1
+        self.round_critic_steps += 1
         self.images_seen += batch_size * self.trainer.world_size
 
         self.stats.record(terms)
-        if self.d_step % self.hparams.n_critic:
+        if self.round_critic_steps < self.n_critic_at(self.g_step):
             return
         with self.toggled_optimizer(opt_g):
-            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size)))
-            if self.all_finite(g_terms, "generator"):
-                opt_g.zero_grad(set_to_none=True)
-                self.manual_backward(g_terms["loss/g"])
-                opt_g.step()
-        self.update_ema()
+            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size * self.hparams.g_batch_multiple)))
+            self.update(opt_g, g_terms, "loss/g", "generator")
+        self.update_ema(self.round_critic_steps * batch_size * self.trainer.world_size)
         self.g_step += 1
+        self.round_critic_steps = 0
         for scheduler in self.lr_schedulers() or []:
             scheduler.step()
         self.stats.record(g_terms)
@@ -235,6 +249,13 @@ class GANTechnique(pl.LightningModule):
         self.report({**terms, **g_terms})
         if self.budget_reached():
             self.trainer.should_stop = True
+
+    def update(self, optimizer, terms: dict[str, torch.Tensor], loss: str, phase: str) -> None:
+        """One optimiser step on `terms[loss]`, unless the divergence guard skips it."""
+        if self.all_finite(terms, phase):
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(terms[loss])
+            optimizer.step()
 
     # --------------------------------------------------------------------------------------- mechanics
     def all_finite(self, terms: dict[str, torch.Tensor], phase: str) -> bool:
@@ -266,19 +287,11 @@ class GANTechnique(pl.LightningModule):
     def sample_latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device)
 
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """EMA of G's parameters and of its BatchNorm running statistics (the live G's belong to its own weights),
-        with decay `ema_beta(g_step, ema_decay, ema_rampup)`; other buffers (StyleGAN's w_avg) are copied."""
-        beta = ema_beta(self.g_step, self.hparams.ema_decay, self.hparams.ema_rampup)
-        for ema_param, param in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            ema_param.lerp_(param, 1.0 - beta)
-        for ema_module, module in zip(self.generator_ema.modules(), self.generator.modules()):
-            for ema_buffer, buffer in zip(ema_module.buffers(recurse=False), module.buffers(recurse=False)):
-                if isinstance(module, BATCH_NORMS) and buffer.is_floating_point():
-                    ema_buffer.lerp_(buffer, 1.0 - beta)
-                else:
-                    ema_buffer.copy_(buffer)
+    def update_ema(self, images: int) -> None:
+        """The EMA generator's update after a generator step whose critic steps showed D `images` real images
+        (`training.ema`: half-life ema_kimg, ramped up over the images seen before them)."""
+        beta = ema_beta(images, self.images_seen - images, self.hparams.ema_kimg, self.hparams.ema_rampup)
+        update_ema(self.generator_ema, self.generator, beta)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, ema: bool = True, **generator_kwargs) -> torch.Tensor:
@@ -342,13 +355,15 @@ class GANTechnique(pl.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         optimizer_class = OPTIMIZERS[hp.optimizer]
-        kwargs = {"betas": tuple(hp.betas)} if hp.optimizer == "adam" else {}
-        if hp.optimizer == "adam" and self.device.type in FUSED_ADAM_DEVICES:
-            kwargs["fused"] = True
-        optimizers = [
-            optimizer_class(self.generator.parameters(), lr=hp.lr_g, **kwargs),
-            optimizer_class(self.critic.parameters(), lr=hp.lr_d, **kwargs),
-        ]
+        kwargs = {"fused": True} if hp.optimizer == "adam" and self.device.type in FUSED_ADAM_DEVICES else {}
+        intervals = self.lazy_regularization_intervals()
+        optimizers = []
+        for network, module, lr in (("g", self.generator, hp.lr_g), ("d", self.critic, hp.lr_d)):
+            # StyleGAN2's correction for a network with a regularisation step of its own every k steps: Adam then
+            # takes k + 1 steps where it would take k, so lr * k/(k+1) and betas ** (k/(k+1)).
+            ratio = 1.0 if intervals[network] is None else intervals[network] / (intervals[network] + 1)
+            betas = {"betas": tuple(beta ** ratio for beta in hp.betas)} if hp.optimizer == "adam" else {}
+            optimizers.append(optimizer_class(module.parameters(), lr=lr * ratio, **betas, **kwargs))
         if hp.lr_schedule == "constant":
             return optimizers
         # Both step once per G step, so their step count is g_step; Lightning keeps their state in checkpoints.
@@ -379,6 +394,7 @@ class GANTechnique(pl.LightningModule):
         checkpoint["lightning_gans"] = {
             "d_step": self.d_step,
             "g_step": self.g_step,
+            "round_critic_steps": self.round_critic_steps,
             "images_seen": self.images_seen,
             "nonfinite_skips": self.nonfinite_skips,
             "wall_time_s": self.wall_time(),
@@ -389,5 +405,7 @@ class GANTechnique(pl.LightningModule):
         state = checkpoint["lightning_gans"]
         self.d_step, self.g_step, self.images_seen = state["d_step"], state["g_step"], state["images_seen"]
         self.nonfinite_skips = state["nonfinite_skips"]
+        # Absent in checkpoints of older versions, whose n_critic was constant.
+        self.round_critic_steps = state.get("round_critic_steps", self.d_step - self.g_step * self.hparams.n_critic)
         self.wall_time_before = state.get("wall_time_s", 0.0)  # absent in checkpoints of older versions
         ddp.restore_rng_states(state["rng"])

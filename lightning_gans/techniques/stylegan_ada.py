@@ -33,7 +33,6 @@ class AugmentedCritic(nn.Module):
 
 class StyleGANADA(R1GAN):
     name = "stylegan_ada"
-    fused_critic = False  # D's minibatch-stddev layer mixes the samples of a group: reals and fakes get separate passes
 
     def __init__(
         self,
@@ -50,6 +49,10 @@ class StyleGANADA(R1GAN):
         latent_dim: int = 128,
         r1_gamma: float = 0.01,
         regularization_interval: int = 16,
+        lazy_regularization: str = "separate",
+        g_reg_interval: int | None = 4,
+        fused_critic: bool = False,
+        ema_kimg: float = 500,
         lr_g: float = 0.0025,
         lr_d: float = 0.0025,
         betas: tuple[float, float] = (0.0, 0.99),
@@ -67,12 +70,25 @@ class StyleGANADA(R1GAN):
             mbstd_group_size: D's minibatch-stddev group (ADA's cifar preset: 32; StyleGAN2: 4); the group is the
                 largest divisor of the (per-process) batch up to it.
             truncation_psi: default truncation of `sample` (1 = none).
+            lazy_regularization: 'separate' (StyleGAN2-ADA's training loop: R1 in a D step of its own every
+                `regularization_interval` critic steps, D's Adam corrected for it) or 'folded' (see `R1GAN`).
+            g_reg_interval: the generator's lazy regularisation interval (StyleGAN2-ADA: 4). Path-length
+                regularisation is not implemented (ADA's cifar preset turns it off), so this only applies the
+                reference's Adam correction to G, lr_g * k/(k+1) and betas ** (k/(k+1)); null: none.
+            fused_critic: must stay False: D's minibatch-stddev layer mixes the samples of a group, so reals and
+                fakes get separate passes.
+            ema_kimg: ADA's cifar preset: 500.
         """
         require(architecture == "stylegan", "model.architecture", architecture,
                 "StyleGANADA trains the 'stylegan' networks")
         require(0 < truncation_psi <= 1, "model.truncation_psi", truncation_psi, "use a value in (0, 1] (1 = none)")
+        require(g_reg_interval is None or g_reg_interval >= 1, "model.g_reg_interval", g_reg_interval,
+                "use an integer >= 1 (StyleGAN2-ADA: 4), or null for no correction of G's Adam")
+        require(not fused_critic, "model.fused_critic", fused_critic,
+                "StyleGANADA's minibatch-stddev layer mixes samples: reals and fakes need separate passes")
         super().__init__(architecture=architecture, latent_dim=latent_dim, r1_gamma=r1_gamma,
-                         regularization_interval=regularization_interval, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)
+                         regularization_interval=regularization_interval, lazy_regularization=lazy_regularization,
+                         fused_critic=fused_critic, ema_kimg=ema_kimg, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)
         self.ada = AdaController(ada_heuristic, ada_target, ada_interval, ada_kimg, p=augment_p)
         self.critic.augment.p = self.ada.p
         self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
@@ -105,6 +121,9 @@ class StyleGANADA(R1GAN):
             self.critic.augment.p = self.ada.p
             measured["ada/p"] = self.ada.p
             self.stats.record({key: torch.tensor(value, device=self.device) for key, value in measured.items()})
+
+    def lazy_regularization_intervals(self):
+        return {**super().lazy_regularization_intervals(), "g": self.hparams.g_reg_interval}
 
     def validation_batch(self, n: int) -> torch.Tensor:
         """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""

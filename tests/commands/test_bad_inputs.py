@@ -47,7 +47,7 @@ CASES = {
     "negative learning rate": (["--config", TOY, "--model.lr_d=-1e-4"], "model.lr_d=-0.0001 is invalid"),
     "clip value c <= 0": (["--config", TOY, "--model", "WGAN", "--model.clip_value", "0"], "model.clip_value=0.0 is invalid"),
     "beta out of range": (["--config", TOY, "--model.betas", "[0.5, 1.0]"], "model.betas=(0.5, 1.0) is invalid"),
-    "ema decay 1": (["--config", TOY, "--model.ema_decay", "1.0"], "model.ema_decay=1.0 is invalid"),
+    "ema half-life 0": (["--config", TOY, "--model.ema_kimg", "0"], "model.ema_kimg=0.0 is invalid"),
     "unknown dataset": (["--config", IMAGES, *NO_FID, "--data.dataset", "imagenet"], "data.dataset='imagenet' is invalid"),
     "dataset not found": (["--config", IMAGES, *NO_FID, "--data.root", "{empty}"], "no Fashion-MNIST train-images-idx3-ubyte"),
     "resolution the net cannot produce": (["--config", IMAGES, *NO_FID, "--data.resolution", "30"],

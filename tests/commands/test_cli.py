@@ -66,7 +66,7 @@ def test_model_help_prints_the_keys_of_the_technique(technique, own_key, capsys)
         main(["fit", "--model.help", technique])
     out = capsys.readouterr().out
     assert exit_info.value.code == 0
-    assert own_key in out and "--model.max_g_steps" in out and "--model.ema_decay" in out
+    assert own_key in out and "--model.max_g_steps" in out and "--model.ema_kimg" in out
 
 
 def test_fit_is_quiet_by_default_and_verbose_brings_lightnings_messages_back(tmp_path):

@@ -99,7 +99,25 @@ def test_stylegan_ada_scores_reals_and_fakes_in_separate_passes():
     sizes = []
     model.critic.register_forward_hook(lambda module, inputs, output: sizes.append(len(inputs[0])))
     model.critic_loss(torch.randn(4, 1, 16, 16), torch.randn(4, 1, 16, 16))
-    assert StyleGANADA.fused_critic is False and sizes == [4, 4]
+    assert model.fused_critic is False and sizes == [4, 4]
+
+
+@pytest.mark.parametrize("fused, power_iterations", [(True, 1), (False, 2)])
+def test_spectral_norm_advances_one_power_iteration_per_critic_pass(fused, power_iterations):
+    """Fused, one pass over real and fake advances each layer's power iteration once per critic step; separate, as
+    the reference codes' two D calls, twice (u = Wv / |Wv|, then v = W^T u / |W^T u|, per iteration)."""
+    torch.manual_seed(0)
+    model = SNGAN(**TOY, fused_critic=fused)
+    layer = next(m for m in model.critic.modules() if hasattr(m, "parametrizations"))
+    norm, weight = layer.parametrizations.weight[0], layer.parametrizations.weight.original.detach()
+    u, v = norm._u.clone(), norm._v.clone()
+    for _ in range(power_iterations):
+        u = nn.functional.normalize(weight @ v, dim=0, eps=norm.eps)
+        v = nn.functional.normalize(weight.T @ u, dim=0, eps=norm.eps)
+    model.critic_loss(torch.randn(6, 2), torch.randn(6, 2))
+    assert model.critic.training
+    torch.testing.assert_close(norm._u, u)
+    torch.testing.assert_close(norm._v, v)
 
 
 @pytest.mark.parametrize("case", ["wgan_gp", "r1gan r2"])

@@ -108,9 +108,14 @@ def test_every_path_into_d_is_augmented():
     plain = model.adversarial.generator(model.critic.discriminator(fake))
     assert not torch.allclose(g_loss, plain)
     real = torch.rand(8, 1, 32, 32) * 2 - 1
-    terms = model.critic_loss(real, fake.detach())  # d_step 0: a lazy R1 step
-    assert "penalty/r1" in terms and len(seen) == 3  # real, fake; R1 from the reals' pass
-    assert seen[1].requires_grad and not seen[2].requires_grad  # R1 takes the reals' gradient from that pass
+    terms = model.critic_loss(real, fake.detach())  # d_step 0: a lazy R1 step, in a D step of its own (Dreg)
+    assert "penalty/r1" not in terms and len(seen) == 3  # real, fake
+    regularization = model.critic_regularization(real, fake.detach())
+    assert "penalty/r1" in regularization and len(seen) == 4 and seen[3].requires_grad  # R1 of augmented reals
+    model.hparams.lazy_regularization = "folded"
+    terms = model.critic_loss(real, fake.detach())
+    assert "penalty/r1" in terms and len(seen) == 6  # real, fake; R1 from the reals' pass
+    assert seen[4].requires_grad and not seen[5].requires_grad  # R1 takes the reals' gradient from that pass
 
 
 @pytest.mark.parametrize("resolution", [32, 64])

@@ -14,7 +14,7 @@ from lightning_gans.metrics.toy import mode_statistics, mode_statistics_from_cou
 # The toy configs are tuned for grid25; the ring8 setting of this test (1000 G steps, about 35 s on 2 CPU cores):
 RING8_SETTING = ["--data.distribution", "ring8", "--model.width", "128", "--model.depth", "3", "--model.lr_g", "1e-3",
                  "--model.lr_d", "1e-3", "--model.betas", "[0.5,0.9]", "--model.lr_schedule", "constant",
-                 "--model.latent_dim", "2", "--model.ema_decay", "0.99", "--model.gp_weight", "0.1",
+                 "--model.latent_dim", "2", "--model.ema_kimg", "88.3", "--model.gp_weight", "0.1",
                  "--model.max_g_steps", "1000", "--data.batch_size", "256"]
 
 
