@@ -9,6 +9,8 @@ D overfits and lowers it otherwise. Losses as StyleGAN2: non-saturating logistic
 ADA's cifar preset at 32 px.
 """
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -45,6 +47,8 @@ class StyleGANADA(R1GAN):
         ada_kimg: float = 500,
         mapping_layers: int = 2,
         mbstd_group_size: int = 32,
+        d_architecture: str = "resnet",
+        w_dim: Optional[int] = None,
         truncation_psi: float = 1.0,
         architecture: str = "stylegan",
         latent_dim: int = 128,
@@ -66,6 +70,8 @@ class StyleGANADA(R1GAN):
             mapping_layers: depth of the mapping network (ADA's cifar preset: 2).
             mbstd_group_size: D's minibatch-stddev group (ADA's cifar preset: 32; StyleGAN2: 4); the group is the
                 largest divisor of the (per-process) batch up to it.
+            d_architecture: D with residual skips, 'resnet' (StyleGAN2), or without, 'orig' (ADA's cifar preset).
+            w_dim: size of w (default null: latent_dim, the size of z; ADA's cifar preset: z and w of 512).
             truncation_psi: default truncation of `sample` (1 = none).
         """
         require(architecture == "stylegan", "model.architecture", architecture,
@@ -82,7 +88,8 @@ class StyleGANADA(R1GAN):
         require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
         require(depth is None, "model.depth", depth, "only model.architecture=mlp has a depth option; use null")
         generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
-                                                  self.hparams.mapping_layers, self.hparams.mbstd_group_size)
+                                                  self.hparams.mapping_layers, self.hparams.mbstd_group_size,
+                                                  self.hparams.d_architecture, self.hparams.w_dim)
         return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
 
     def connect_data(self, datamodule) -> None:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, one_line_config_error
 from test_training import fit
 
 from lightning_gans import StyleGANADA
@@ -143,6 +143,24 @@ def test_mbstd_group_size_reaches_the_minibatch_stddev_layer_of_d(monkeypatch):
         assert seen.pop() == expected
     with pytest.raises(ConfigError, match="model.mbstd_group_size=0 is invalid"):
         StyleGANADA(width=8, mbstd_group_size=0)
+
+
+def test_d_architecture_and_w_dim_reach_the_networks():
+    """ADA's cifar preset's options (D without residual skips, w of its own size) reach D and G; by default D is
+    residual and w has latent_dim features."""
+    model = StyleGANADA(width=8, latent_dim=32, d_architecture="orig", w_dim=48)
+    assert all(block.skip is None for block in model.critic.discriminator.blocks)
+    assert model.generator.mapping(torch.randn(2, 32)).shape == (2, 48)
+    assert model.sample(torch.randn(2, 32)).shape == (2, 1, 32, 32)
+    default = StyleGANADA(width=8, latent_dim=32)
+    assert all(block.skip is not None for block in default.critic.discriminator.blocks)
+    assert default.generator.mapping.w_avg.shape == (32,)
+
+
+@pytest.mark.parametrize("options, message", [({"d_architecture": "skip"}, "model.d_architecture='skip' is invalid"),
+                                              ({"w_dim": 0}, "model.w_dim=0 is invalid")])
+def test_bad_d_architecture_or_w_dim_is_a_one_line_config_error(options, message):
+    assert message in one_line_config_error(lambda: StyleGANADA(width=8, **options))
 
 
 def test_a_resolution_the_networks_cannot_produce_is_refused():
