@@ -9,7 +9,8 @@ D overfits and lowers it otherwise. Losses as StyleGAN2: non-saturating logistic
 ADA's cifar preset at 32 px.
 """
 
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import torch
 from torch import nn
@@ -31,6 +32,15 @@ class AugmentedCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(self.augment(x))
+
+    @contextmanager
+    def unaugmented(self) -> Iterator[None]:
+        """Inside the block the critic is D alone (p = 0); p is restored on leaving it."""
+        p, self.augment.p = self.augment.p, 0.0
+        try:
+            yield
+        finally:
+            self.augment.p = p
 
 
 class StyleGANADA(R1GAN):
@@ -116,6 +126,11 @@ class StyleGANADA(R1GAN):
     def validation_batch(self, n: int) -> torch.Tensor:
         """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
         return to_float(self.held_out_images[torch.randint(len(self.held_out_images), (n,))]).to(self.device)
+
+    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The base class's diagnostics of D itself, not of D(augment(x)): measured with p = 0."""
+        with self.critic.unaugmented():
+            return super().critic_diagnostics(real, fake)
 
     # ------------------------------------------------------------------------------------ sampling
     def sample(self, z: torch.Tensor, ema: bool = True, truncation_psi: float = None) -> torch.Tensor:

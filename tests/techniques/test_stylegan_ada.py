@@ -1,4 +1,5 @@
-"""StyleGAN-ADA: the p controller's rule, augmentation on every path into D, resume and DDP agreement on p."""
+"""StyleGAN-ADA: the p controller's rule, augmentation on every path into D but not into the diagnostics, the
+network options, resume and DDP agreement on p."""
 
 import csv
 import math
@@ -16,7 +17,9 @@ from lightning_gans import StyleGANADA
 from lightning_gans.errors import ConfigError
 from lightning_gans.nets import stylegan
 from lightning_gans.nets.stylegan import StyleCritic, build_stylegan, minibatch_stddev
+from lightning_gans.objectives.penalties import critic_gradient_norm
 from lightning_gans.techniques.ada import AdaController
+from lightning_gans.techniques.base import GANTechnique
 
 CONFIG = "experiments/stylegan_ada.yaml"
 
@@ -111,6 +114,34 @@ def test_every_path_into_d_is_augmented():
     terms = model.critic_loss(real, fake.detach())  # d_step 0: a lazy R1 step
     assert "penalty/r1" in terms and len(seen) == 3  # real, fake; R1 from the reals' pass
     assert seen[1].requires_grad and not seen[2].requires_grad  # R1 takes the reals' gradient from that pass
+
+
+def test_critic_diagnostics_measure_d_without_augmentation_and_restore_p():
+    """At p = 1 the diagnostics equal those at p = 0 and D's own input-gradient norms; the base class's, which
+    go through the augmentations, differ."""
+    model = StyleGANADA(width=8, augment_p=1.0, ada_heuristic="fixed")
+    real, fake = torch.rand(2, 8, 1, 32, 32) * 2 - 1
+
+    def diagnostics(p, method=StyleGANADA.critic_diagnostics):
+        model.critic.augment.p = p
+        torch.manual_seed(0)  # the same interpolates
+        return method(model, real, fake)
+
+    at_one, at_zero = diagnostics(1.0), diagnostics(0.0)
+    assert at_one.keys() == at_zero.keys() and all(torch.equal(at_one[k], at_zero[k]) for k in at_one)
+    assert torch.equal(at_one["critic/grad_norm_real"], critic_gradient_norm(model.critic.discriminator, real).mean())
+    assert not torch.equal(diagnostics(1.0, GANTechnique.critic_diagnostics)["critic/grad_norm_real"],
+                           at_one["critic/grad_norm_real"])
+    diagnostics(0.7)
+    assert model.critic.augment.p == 0.7
+
+
+def test_the_unaugmented_critic_restores_p_after_an_error():
+    critic = StyleGANADA(width=8, augment_p=0.4).critic
+    with pytest.raises(RuntimeError), critic.unaugmented():
+        assert critic.augment.p == 0
+        raise RuntimeError
+    assert critic.augment.p == 0.4
 
 
 @pytest.mark.parametrize("resolution", [32, 64])
