@@ -14,7 +14,7 @@ move whole pixels (up to the float rounding of the grid). The colour ops are com
 on homogeneous RGB (grayscale: on the luma).
 Each op draws its parameter, then whether it applies (stylegan2-ada's order). Lite: no anti-aliasing filter around
 the resampling, no cutout or noise ops. Everything is differentiable w.r.t. the images; p = 0 returns them
-unchanged.
+unchanged, and p above 1 (which the ADA controller allows, as stylegan2-ada's does) acts as p = 1.
 """
 
 import math

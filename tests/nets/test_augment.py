@@ -1,5 +1,5 @@
-"""AugmentPipe: the identity at p = 0, differentiable at p = 1, each op doing what its name says, and the random
-draws in stylegan2-ada's order."""
+"""AugmentPipe: the identity at p = 0, differentiable at p = 1, p above 1 acting as 1, each op doing what its name
+says, and the random draws in stylegan2-ada's order."""
 
 import math
 
@@ -124,6 +124,15 @@ def test_brightness_shifts_by_the_first_draw_of_the_seed_whatever_grayscale_skip
     for ops in ("brightness", "hue,saturation,brightness"):
         shift = (augmented(ops, x) - x).mean(dim=(1, 2, 3))
         torch.testing.assert_close(shift, expected)
+
+
+def test_p_above_one_augments_exactly_as_p_one():
+    """The controller lets p exceed 1 (as stylegan2-ada's does); every gate then applies its op, as at p = 1."""
+    x = images(channels=3)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        above = AugmentPipe("bgc", p=1.5)(x)
+    assert torch.equal(above, augmented("bgc", x))
 
 
 def test_geometric_ops_resample_and_keep_the_range():

@@ -68,6 +68,15 @@ def test_p_rises_monotonely_with_the_fraction_of_reals_d_calls_real():
     assert final_p == [pytest.approx(0.5 - 3 * 0.04)] * 8 + [0.5] + [pytest.approx(0.5 + 3 * 0.04)] * 2
 
 
+def test_p_passes_one_while_the_signal_stays_above_the_target():
+    """Floored at 0 only, as in stylegan2-ada: 100 images per update at ada_kimg 1 move p by 0.1."""
+    ada = AdaController("rt", target=0.6, interval=1, ada_kimg=1, p=0.9)
+    for _ in range(3):
+        ada.accumulate(torch.ones(100))
+        ada.update()
+    assert ada.p == pytest.approx(1.2, rel=1e-12)
+
+
 def test_rv_heuristic_and_fixed_p():
     ada = AdaController("rv", interval=1, ada_kimg=1)
     ada.accumulate(torch.full((10,), 2.0), fake_scores=torch.full((10,), -2.0), val_scores=torch.full((10,), 0.0))
@@ -77,16 +86,17 @@ def test_rv_heuristic_and_fixed_p():
     assert fixed.update() == {"ada/rt": 1.0} and fixed.p == 0.3
 
 
-@pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_p_follows_forced_critic_outputs_in_training(sign, fashion_root, tmp_path, monkeypatch):
-    """D's scores forced to +1 (always 'real'): p rises by 0.064 every 4 D steps; forced to -1 it falls from 0.1
-    and stays at 0."""
+@pytest.mark.parametrize("sign, initial_p, final_p", [(1.0, 0.9, 0.9 + 3 * 0.064), (-1.0, 0.1, 0.0)])
+def test_p_follows_forced_critic_outputs_in_training(sign, initial_p, final_p, fashion_root, tmp_path, monkeypatch):
+    """D's scores forced to +1 (always 'real'): p rises by 0.064 every 4 D steps, from 0.9 past 1 (D steps 9 to 12
+    augment at p = 1.028); forced to -1 it falls from 0.1 and stays at 0."""
     forward = StyleCritic.forward
     monkeypatch.setattr(StyleCritic, "forward", lambda self, x: forward(self, x) * 0 + sign)
-    fit(CONFIG, tmp_path, "forced", *small(fashion_root, "--model.max_g_steps", "12", "--model.augment_p", "0.1"))
+    fit(CONFIG, tmp_path, "forced", *small(fashion_root, "--model.max_g_steps", "12", "--model.augment_p",
+                                           str(initial_p)))
     ada, images_seen = ada_state(tmp_path / "stylegan_ada" / "forced" / "checkpoints" / "last.ckpt")
     assert images_seen == 12 * 16
-    assert ada["p"] == (pytest.approx(0.1 + 3 * 0.064, rel=1e-12) if sign > 0 else 0.0)
+    assert ada["p"] == pytest.approx(final_p, rel=1e-12, abs=0)
 
 
 def test_rv_heuristic_trains_on_held_out_images_and_logs_rv(fashion_root, tmp_path):
