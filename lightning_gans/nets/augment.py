@@ -6,13 +6,15 @@ Every op is applied to each image independently with probability p, with its own
 - 'g' general geometric: isotropic scaling, arbitrary rotation, anisotropic scaling, arbitrary rotation again (each
   rotation with probability 1 - sqrt(1 - p) as in the paper, so the squeeze has a random direction), fractional
   translation;
-- 'c' colour: brightness, contrast, luma flip, hue rotation, saturation.
+- 'c' colour: brightness, contrast, luma flip, hue rotation, saturation; hue and saturation act on RGB only, and
+  grayscale images skip them without drawing their random numbers (as stylegan2-ada does).
 The 'b' and 'g' ops are composed in the order listed here, whatever the order of the spec, into one affine matrix
 per image and applied with one bilinear `grid_sample` (reflection padding); blits land on pixel centres, so they
 move whole pixels (up to the float rounding of the grid). The colour ops are composed into one 4x4 matrix acting
 on homogeneous RGB (grayscale: on the luma).
-Lite: no anti-aliasing filter around the resampling, no cutout or noise ops. Everything is differentiable w.r.t.
-the images; p = 0 returns them unchanged.
+Each op draws its parameter, then whether it applies (stylegan2-ada's order). Lite: no anti-aliasing filter around
+the resampling, no cutout or noise ops. Everything is differentiable w.r.t. the images; p = 0 returns them
+unchanged, and p above 1 (which the ADA controller allows, as stylegan2-ada's does) acts as p = 1.
 """
 
 import math
@@ -29,6 +31,8 @@ GROUPS = {
     "c": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
 }
 OPS = tuple(op for ops in GROUPS.values() for op in ops)
+# Colour ops that keep the luma: grayscale images, which are only a luma, skip them.
+RGB_ONLY = ("hue", "saturation")
 # The order the geometric ops compose in (stylegan2-ada's): rotate comes before and after aniso, so the anisotropic
 # squeeze happens along a random direction.
 GEOMETRIC_ORDER = ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "rotate", "xfrac")
@@ -67,7 +71,7 @@ class AugmentPipe(nn.Module):
         if geometric is not None:
             grid = F.affine_grid(geometric[:, :2, :].to(images.dtype), list(images.shape), align_corners=False)
             images = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-        colour = self._colour_matrix(n, device, dtype)
+        colour = self._colour_matrix(n, images.shape[1], device, dtype)
         if colour is not None:
             colour = colour.to(images.dtype)
             if images.shape[1] == 1:  # grayscale: the luma row, as stylegan2-ada does
@@ -121,31 +125,32 @@ class AugmentPipe(nn.Module):
             matrix = matrix @ step
         return matrix
 
-    def _colour_matrix(self, n, device, dtype):
+    def _colour_matrix(self, n, channels, device, dtype):
         """(N, 4, 4) acting on homogeneous RGB, or None."""
-        ops = [op for op in self.ops if op in GROUPS["c"]]
+        ops = [op for op in self.ops if op in GROUPS["c"] and (channels > 1 or op not in RGB_ONLY)]
         if not ops:
             return None
         matrix = torch.eye(4, device=device, dtype=dtype).repeat(n, 1, 1)
         axis = LUMA_AXIS.to(device, dtype)
         luma = torch.outer(axis, axis)
         for op in ops:
-            gate = self._gate(n, device)
             if op == "brightness":
-                b = torch.randn(n, device=device, dtype=dtype) * BRIGHTNESS_STD * gate
+                b = torch.randn(n, device=device, dtype=dtype) * BRIGHTNESS_STD * self._gate(n, device)
                 step = torch.eye(4, device=device, dtype=dtype).repeat(n, 1, 1)
                 step[:, :3, 3] = b[:, None]
             elif op == "contrast":
-                c = torch.where(gate, torch.exp2(torch.randn(n, device=device, dtype=dtype) * CONTRAST_STD), 1.0)
+                c = torch.exp2(torch.randn(n, device=device, dtype=dtype) * CONTRAST_STD)
+                c = torch.where(self._gate(n, device), c, 1.0)
                 step = torch.diag_embed(torch.stack([c, c, c, torch.ones_like(c)], dim=1))
             elif op == "lumaflip":
-                flip = torch.randint(2, (n,), device=device).to(dtype) * gate
+                flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device)
                 step = torch.eye(4, device=device, dtype=dtype) - 2 * luma * flip[:, None, None]
             elif op == "hue":
-                angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * HUE_MAX * gate
-                step = _rotate_about(axis[:3], angle)
+                angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * HUE_MAX
+                step = _rotate_about(axis[:3], angle * self._gate(n, device))
             else:  # saturation
-                s = torch.where(gate, torch.exp2(torch.randn(n, device=device, dtype=dtype) * SATURATION_STD), 1.0)
+                s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * SATURATION_STD)
+                s = torch.where(self._gate(n, device), s, 1.0)
                 step = luma + (torch.eye(4, device=device, dtype=dtype) - luma) * s[:, None, None]
                 step[:, 3, 3] = 1
             matrix = step @ matrix

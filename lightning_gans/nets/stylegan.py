@@ -7,8 +7,9 @@ G: z -> mapping network (normalise z, `mapping_layers` fully connected layers, l
    from a learned 4x4 constant: per resolution two 3x3 modulated/demodulated convolutions (the first after 2x
    upsampling) with per-pixel noise, and a toRGB layer whose output is added to the upsampled image (skips).
    The mapping network tracks w_avg, the moving average of w, for the truncation trick.
-D: residual: fromRGB, per resolution [3x3 conv, 3x3 conv, 2x down] + [2x down, 1x1 conv] skip, scaled by
-   sqrt(1/2); at 4x4 minibatch standard deviation, 3x3 conv, dense, dense 1. The minibatch stddev makes each
+D: fromRGB at the top resolution, then per resolution [3x3 conv, 3x3 conv, 2x down]; 'resnet' (StyleGAN2's
+   default) adds a [2x down, 1x1 conv] skip to each and scales the sum by sqrt(1/2), 'orig' (ADA's cifar preset)
+   has no skips; at 4x4 minibatch standard deviation, 3x3 conv, dense, dense 1. The minibatch stddev makes each
    score depend on its group (`mbstd_group_size` samples, capped by the batch), so R1 is the gradient of the
    summed scores, as stylegan2-ada computes it.
 Every weight uses the equalized learning rate: stored as N(0, 1) / lr_mul and scaled by lr_mul / sqrt(fan_in) at
@@ -26,6 +27,8 @@ from torch import nn
 from lightning_gans.errors import require
 
 LRELU_GAIN = math.sqrt(2)
+# D's architectures, stylegan2-ada's names: 'resnet' with residual skips, 'orig' without.
+D_ARCHITECTURES = ("resnet", "orig")
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -71,12 +74,14 @@ class EqualConv2d(nn.Module):
 
 
 class MappingNetwork(nn.Module):
-    def __init__(self, latent_dim: int, layers: int, w_avg_beta: float = 0.995):
+    """z (latent_dim) -> w (w_dim): the first layer maps latent_dim to w_dim features, the others keep w_dim."""
+
+    def __init__(self, latent_dim: int, layers: int, w_dim: int, w_avg_beta: float = 0.995):
         super().__init__()
-        self.net = nn.Sequential(*[EqualLinear(latent_dim, latent_dim, lr_mul=0.01, activate=True)
-                                   for _ in range(layers)])
+        self.net = nn.Sequential(*[EqualLinear(latent_dim if i == 0 else w_dim, w_dim, lr_mul=0.01, activate=True)
+                                   for i in range(layers)])
         self.w_avg_beta = w_avg_beta
-        self.register_buffer("w_avg", torch.zeros(latent_dim))
+        self.register_buffer("w_avg", torch.zeros(w_dim))
 
     def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
         z = z * (z.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()  # normalise the 2nd moment
@@ -153,16 +158,18 @@ class SynthesisBlock(nn.Module):
 
 
 class StyleGenerator(nn.Module):
-    """G(z) = synthesis(mapping(z)); `forward(z, truncation_psi)` pulls w towards w_avg when psi < 1."""
+    """G(z) = synthesis(mapping(z)); `forward(z, truncation_psi)` pulls w towards w_avg when psi < 1. z has
+    `latent_dim` features, w `w_dim`."""
 
-    def __init__(self, latent_dim: int, image_channels: int, resolution: int, width: int, mapping_layers: int):
+    def __init__(self, latent_dim: int, image_channels: int, resolution: int, width: int, mapping_layers: int,
+                 w_dim: int):
         super().__init__()
         self.latent_dim = latent_dim
-        self.mapping = MappingNetwork(latent_dim, mapping_layers)
+        self.mapping = MappingNetwork(latent_dim, mapping_layers, w_dim)
         resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
         self.const = nn.Parameter(torch.randn(channels_at(4, width), 4, 4))
         self.blocks = nn.ModuleList(
-            SynthesisBlock(channels_at(max(r // 2, 4), width), channels_at(r, width), image_channels, latent_dim,
+            SynthesisBlock(channels_at(max(r // 2, 4), width), channels_at(r, width), image_channels, w_dim,
                            first=r == 4)
             for r in resolutions
         )
@@ -176,16 +183,20 @@ class StyleGenerator(nn.Module):
 
 
 class DiscriminatorBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int):
+    """[3x3 conv, 3x3 conv, 2x down], with `residual` plus a [2x down, 1x1 conv] skip and the sum scaled by
+    sqrt(1/2)."""
+
+    def __init__(self, in_channels: int, out_channels: int, residual: bool = True):
         super().__init__()
         self.conv0 = EqualConv2d(in_channels, in_channels, 3)
         self.conv1 = EqualConv2d(in_channels, out_channels, 3)
-        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, activate=False)
+        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, activate=False) if residual else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skip = self.skip(F.avg_pool2d(x, 2))
-        x = F.avg_pool2d(self.conv1(self.conv0(x)), 2)
-        return (x + skip) * math.sqrt(0.5)
+        out = F.avg_pool2d(self.conv1(self.conv0(x)), 2)
+        if self.skip is None:
+            return out
+        return (out + self.skip(F.avg_pool2d(x, 2))) * math.sqrt(0.5)
 
 
 def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
@@ -201,15 +212,18 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 
 
 class StyleCritic(nn.Module):
-    """D(x): raw scores (N,) from the residual critic (StyleGAN2's discriminator; named like `nets.Critic`, whose role it
-    has); `mbstd_group_size` is minibatch_stddev's group (StyleGAN2: 4; ADA's cifar preset: 32)."""
+    """D(x): raw scores (N,) from StyleGAN2's discriminator (named like `nets.Critic`, whose role it has);
+    `mbstd_group_size` is minibatch_stddev's group (StyleGAN2: 4; ADA's cifar preset: 32), `architecture` one of
+    D_ARCHITECTURES."""
 
-    def __init__(self, image_channels: int, resolution: int, width: int, mbstd_group_size: int = 4):
+    def __init__(self, image_channels: int, resolution: int, width: int, mbstd_group_size: int = 4,
+                 architecture: str = "resnet"):
         super().__init__()
         self.mbstd_group_size = mbstd_group_size
         self.from_rgb = EqualConv2d(image_channels, channels_at(resolution, width), 1)
         resolutions = [2**i for i in range(int(math.log2(resolution)), 2, -1)]
-        self.blocks = nn.Sequential(*[DiscriminatorBlock(channels_at(r, width), channels_at(r // 2, width))
+        self.blocks = nn.Sequential(*[DiscriminatorBlock(channels_at(r, width), channels_at(r // 2, width),
+                                                         residual=architecture == "resnet")
                                       for r in resolutions])
         c = channels_at(4, width)
         self.conv = EqualConv2d(c + 1, c, 3)
@@ -227,9 +241,12 @@ def channels_at(resolution: int, width: int) -> int:
 
 
 def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float, mapping_layers: int = 2,
-                   mbstd_group_size: int = 4) -> tuple[StyleGenerator, StyleCritic]:
+                   mbstd_group_size: int = 4, d_architecture: str = "resnet",
+                   w_dim: Optional[int] = None) -> tuple[StyleGenerator, StyleCritic]:
     """(G, D) at resolution R (a power of two >= 4) with base width w (default 128), `mapping_layers` (ADA's
-    cifar preset: 2) and D's minibatch-stddev group `mbstd_group_size` (StyleGAN2: 4; ADA's cifar preset: 32)."""
+    cifar preset: 2), D's minibatch-stddev group `mbstd_group_size` (StyleGAN2: 4; ADA's cifar preset: 32), D's
+    `d_architecture` (StyleGAN2: 'resnet'; ADA's cifar preset: 'orig') and w's size `w_dim` (default latent_dim;
+    ADA's cifar preset: z and w of 512)."""
     require(len(data_shape) == 3, "model.architecture", "stylegan", f"it needs images (C, H, W), not {data_shape}")
     channels, height, width_px = data_shape
     require(height == width_px and height >= 4 and height & (height - 1) == 0, "data.resolution", height,
@@ -238,6 +255,10 @@ def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dro
     require(mapping_layers >= 1, "model.mapping_layers", mapping_layers, "use an integer >= 1 (cifar preset: 2)")
     require(mbstd_group_size >= 1, "model.mbstd_group_size", mbstd_group_size,
             "use an integer >= 1 (cifar preset: 32; capped by the batch)")
+    require(d_architecture in D_ARCHITECTURES, "model.d_architecture", d_architecture,
+            f"choose one of {', '.join(D_ARCHITECTURES)} (StyleGAN2: resnet; ADA's cifar preset: orig)")
+    require(w_dim is None or w_dim >= 1, "model.w_dim", w_dim,
+            "use an integer >= 1, or null for latent_dim (ADA's cifar preset: 512)")
     w = width or 128
-    return (StyleGenerator(latent_dim, channels, height, w, mapping_layers),
-            StyleCritic(channels, height, w, mbstd_group_size))
+    return (StyleGenerator(latent_dim, channels, height, w, mapping_layers, w_dim or latent_dim),
+            StyleCritic(channels, height, w, mbstd_group_size, d_architecture))

@@ -1,8 +1,9 @@
 """The augmentation probability p of adaptive discriminator augmentation (Karras et al. 2020, section 3).
 
 Every `interval` critic steps the overfitting heuristic is measured over the steps since the last update and p
-moves by sign(r - target) * (images shown in those steps) / (ada_kimg * 1000), clamped to [0, 1], so p can go
-from 0 to 1 in ada_kimg thousand images. Heuristics:
+moves by sign(r - target) * (images shown in those steps) / (ada_kimg * 1000), so p can go from 0 to 1 in
+ada_kimg thousand images. p is floored at 0 but not capped at 1, as in stylegan2-ada (`AugmentPipe` treats p
+above 1 as 1). Heuristics:
 - 'rt': r_t = E[sign(D(x_train))], the fraction of reals D calls real, rescaled to [-1, 1] (the paper's choice);
 - 'rv': r_v = (E[D(x_train)] - E[D(x_val)]) / (E[D(x_train)] - E[D(G(z))]), with held-out reals x_val;
 - 'fixed': p never moves (r_t is still measured and logged).
@@ -57,7 +58,7 @@ class AdaController:
         if self.heuristic != "fixed":
             signal = measured[f"ada/{self.heuristic}"]
             step = (signal > self.target) - (signal < self.target)
-            self.p = min(max(self.p + step * count / (self.ada_kimg * 1000), 0.0), 1.0)
+            self.p = max(self.p + step * count / (self.ada_kimg * 1000), 0.0)
         self.steps, self.sums = 0, torch.zeros_like(self.sums)
         return measured
 

@@ -9,6 +9,9 @@ D overfits and lowers it otherwise. Losses as StyleGAN2: non-saturating logistic
 ADA's cifar preset at 32 px.
 """
 
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
 import torch
 from torch import nn
 
@@ -30,6 +33,15 @@ class AugmentedCritic(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(self.augment(x))
 
+    @contextmanager
+    def unaugmented(self) -> Iterator[None]:
+        """Inside the block the critic is D alone (p = 0); p is restored on leaving it."""
+        p, self.augment.p = self.augment.p, 0.0
+        try:
+            yield
+        finally:
+            self.augment.p = p
+
 
 class StyleGANADA(R1GAN):
     name = "stylegan_ada"
@@ -44,6 +56,8 @@ class StyleGANADA(R1GAN):
         ada_kimg: float = 500,
         mapping_layers: int = 2,
         mbstd_group_size: int = 32,
+        d_architecture: str = "resnet",
+        w_dim: Optional[int] = None,
         truncation_psi: float = 1.0,
         architecture: str = "stylegan",
         latent_dim: int = 128,
@@ -69,6 +83,8 @@ class StyleGANADA(R1GAN):
             mapping_layers: depth of the mapping network (ADA's cifar preset: 2).
             mbstd_group_size: D's minibatch-stddev group (ADA's cifar preset: 32; StyleGAN2: 4); the group is the
                 largest divisor of the (per-process) batch up to it.
+            d_architecture: D with residual skips, 'resnet' (StyleGAN2), or without, 'orig' (ADA's cifar preset).
+            w_dim: size of w (default null: latent_dim, the size of z; ADA's cifar preset: z and w of 512).
             truncation_psi: default truncation of `sample` (1 = none).
             lazy_regularization: 'separate' (StyleGAN2-ADA's training loop: R1 in a D step of its own every
                 `regularization_interval` critic steps, D's Adam corrected for it) or 'folded' (see `R1GAN`).
@@ -98,7 +114,8 @@ class StyleGANADA(R1GAN):
         require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
         require(depth is None, "model.depth", depth, "only model.architecture=mlp has a depth option; use null")
         generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
-                                                  self.hparams.mapping_layers, self.hparams.mbstd_group_size)
+                                                  self.hparams.mapping_layers, self.hparams.mbstd_group_size,
+                                                  self.hparams.d_architecture, self.hparams.w_dim)
         return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
 
     def connect_data(self, datamodule) -> None:
@@ -128,6 +145,11 @@ class StyleGANADA(R1GAN):
     def validation_batch(self, n: int) -> torch.Tensor:
         """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
         return to_float(self.held_out_images[torch.randint(len(self.held_out_images), (n,))]).to(self.device)
+
+    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The base class's diagnostics of D itself, not of D(augment(x)): measured with p = 0."""
+        with self.critic.unaugmented():
+            return super().critic_diagnostics(real, fake)
 
     # ------------------------------------------------------------------------------------ sampling
     def sample(self, z: torch.Tensor, ema: bool = True, truncation_psi: float = None) -> torch.Tensor:

@@ -1,4 +1,5 @@
-"""AugmentPipe: the identity at p = 0, differentiable at p = 1, and each op does what its name says."""
+"""AugmentPipe: the identity at p = 0, differentiable at p = 1, p above 1 acting as 1, each op doing what its name
+says, and the random draws in stylegan2-ada's order."""
 
 import math
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 from conftest import one_line_config_error
 
-from lightning_gans.nets.augment import OPS, AugmentPipe, parse_ops
+from lightning_gans.nets.augment import BRIGHTNESS_STD, OPS, AugmentPipe, parse_ops
 
 
 def images(n=8, channels=1, size=8, seed=0):
@@ -86,6 +87,52 @@ def test_hue_and_saturation_keep_the_luma_and_leave_gray_unchanged():
         assert (y - x).abs().max() > 0.05
         gray = x[:, :1].expand(-1, 3, -1, -1)
         assert torch.allclose(augmented(op, gray), gray, atol=1e-5)
+
+
+def test_grayscale_images_skip_hue_and_saturation_without_drawing_random_numbers():
+    gray, rgb = images(channels=1), images(channels=3)
+    with torch.random.fork_rng():
+        state = torch.get_rng_state()
+        assert torch.equal(AugmentPipe("hue,saturation", p=1.0)(gray), gray)
+        assert torch.equal(torch.get_rng_state(), state)
+    assert (augmented("hue,saturation", rgb) - rgb).abs().max() > 0.05
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_every_op_draws_its_parameter_before_whether_it_applies(op, monkeypatch):
+    """stylegan2-ada's order: when the op's first gate is drawn, its parameter has already advanced the RNG."""
+    states_at_gates, gate = [], AugmentPipe._gate
+
+    def recording_gate(self, *args):
+        states_at_gates.append(torch.get_rng_state())
+        return gate(self, *args)
+
+    monkeypatch.setattr(AugmentPipe, "_gate", recording_gate)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        start = torch.get_rng_state()
+        AugmentPipe(op, p=1.0)(images(channels=3))
+    assert states_at_gates and not torch.equal(states_at_gates[0], start)
+
+
+def test_brightness_shifts_by_the_first_draw_of_the_seed_whatever_grayscale_skips_before_it():
+    """Each op draws its parameter before its gate, and on grayscale hue and saturation draw nothing, so at p = 1
+    the shifts are the seed's first N normal draws times 0.2 however the spec starts."""
+    x = images(n=16)
+    torch.manual_seed(0)
+    expected = torch.randn(16) * BRIGHTNESS_STD
+    for ops in ("brightness", "hue,saturation,brightness"):
+        shift = (augmented(ops, x) - x).mean(dim=(1, 2, 3))
+        torch.testing.assert_close(shift, expected)
+
+
+def test_p_above_one_augments_exactly_as_p_one():
+    """The controller lets p exceed 1 (as stylegan2-ada's does); every gate then applies its op, as at p = 1."""
+    x = images(channels=3)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        above = AugmentPipe("bgc", p=1.5)(x)
+    assert torch.equal(above, augmented("bgc", x))
 
 
 def test_geometric_ops_resample_and_keep_the_range():

@@ -1,4 +1,5 @@
-"""StyleGAN-ADA: the p controller's rule, augmentation on every path into D, resume and DDP agreement on p."""
+"""StyleGAN-ADA: the p controller's rule, augmentation on every path into D but not into the diagnostics, the
+network options, resume and DDP agreement on p."""
 
 import csv
 import math
@@ -9,14 +10,16 @@ import sys
 
 import pytest
 import torch
-from conftest import REPO
+from conftest import REPO, one_line_config_error
 from test_training import fit
 
 from lightning_gans import StyleGANADA
 from lightning_gans.errors import ConfigError
 from lightning_gans.nets import stylegan
 from lightning_gans.nets.stylegan import StyleCritic, build_stylegan, minibatch_stddev
+from lightning_gans.objectives.penalties import critic_gradient_norm
 from lightning_gans.techniques.ada import AdaController
+from lightning_gans.techniques.base import GANTechnique
 
 CONFIG = "experiments/stylegan_ada.yaml"
 
@@ -65,6 +68,15 @@ def test_p_rises_monotonely_with_the_fraction_of_reals_d_calls_real():
     assert final_p == [pytest.approx(0.5 - 3 * 0.04)] * 8 + [0.5] + [pytest.approx(0.5 + 3 * 0.04)] * 2
 
 
+def test_p_passes_one_while_the_signal_stays_above_the_target():
+    """Floored at 0 only, as in stylegan2-ada: 100 images per update at ada_kimg 1 move p by 0.1."""
+    ada = AdaController("rt", target=0.6, interval=1, ada_kimg=1, p=0.9)
+    for _ in range(3):
+        ada.accumulate(torch.ones(100))
+        ada.update()
+    assert ada.p == pytest.approx(1.2, rel=1e-12)
+
+
 def test_rv_heuristic_and_fixed_p():
     ada = AdaController("rv", interval=1, ada_kimg=1)
     ada.accumulate(torch.full((10,), 2.0), fake_scores=torch.full((10,), -2.0), val_scores=torch.full((10,), 0.0))
@@ -74,16 +86,17 @@ def test_rv_heuristic_and_fixed_p():
     assert fixed.update() == {"ada/rt": 1.0} and fixed.p == 0.3
 
 
-@pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_p_follows_forced_critic_outputs_in_training(sign, fashion_root, tmp_path, monkeypatch):
-    """D's scores forced to +1 (always 'real'): p rises by 0.064 every 4 D steps; forced to -1 it falls from 0.1
-    and stays at 0."""
+@pytest.mark.parametrize("sign, initial_p, final_p", [(1.0, 0.9, 0.9 + 3 * 0.064), (-1.0, 0.1, 0.0)])
+def test_p_follows_forced_critic_outputs_in_training(sign, initial_p, final_p, fashion_root, tmp_path, monkeypatch):
+    """D's scores forced to +1 (always 'real'): p rises by 0.064 every 4 D steps, from 0.9 past 1 (D steps 9 to 12
+    augment at p = 1.028); forced to -1 it falls from 0.1 and stays at 0."""
     forward = StyleCritic.forward
     monkeypatch.setattr(StyleCritic, "forward", lambda self, x: forward(self, x) * 0 + sign)
-    fit(CONFIG, tmp_path, "forced", *small(fashion_root, "--model.max_g_steps", "12", "--model.augment_p", "0.1"))
+    fit(CONFIG, tmp_path, "forced", *small(fashion_root, "--model.max_g_steps", "12", "--model.augment_p",
+                                           str(initial_p)))
     ada, images_seen = ada_state(tmp_path / "stylegan_ada" / "forced" / "checkpoints" / "last.ckpt")
     assert images_seen == 12 * 16
-    assert ada["p"] == (pytest.approx(0.1 + 3 * 0.064, rel=1e-12) if sign > 0 else 0.0)
+    assert ada["p"] == pytest.approx(final_p, rel=1e-12, abs=0)
 
 
 def test_rv_heuristic_trains_on_held_out_images_and_logs_rv(fashion_root, tmp_path):
@@ -118,6 +131,34 @@ def test_every_path_into_d_is_augmented():
     assert seen[4].requires_grad and not seen[5].requires_grad  # R1 takes the reals' gradient from that pass
 
 
+def test_critic_diagnostics_measure_d_without_augmentation_and_restore_p():
+    """At p = 1 the diagnostics equal those at p = 0 and D's own input-gradient norms; the base class's, which
+    go through the augmentations, differ."""
+    model = StyleGANADA(width=8, augment_p=1.0, ada_heuristic="fixed")
+    real, fake = torch.rand(2, 8, 1, 32, 32) * 2 - 1
+
+    def diagnostics(p, method=StyleGANADA.critic_diagnostics):
+        model.critic.augment.p = p
+        torch.manual_seed(0)  # the same interpolates
+        return method(model, real, fake)
+
+    at_one, at_zero = diagnostics(1.0), diagnostics(0.0)
+    assert at_one.keys() == at_zero.keys() and all(torch.equal(at_one[k], at_zero[k]) for k in at_one)
+    assert torch.equal(at_one["critic/grad_norm_real"], critic_gradient_norm(model.critic.discriminator, real).mean())
+    assert not torch.equal(diagnostics(1.0, GANTechnique.critic_diagnostics)["critic/grad_norm_real"],
+                           at_one["critic/grad_norm_real"])
+    diagnostics(0.7)
+    assert model.critic.augment.p == 0.7
+
+
+def test_the_unaugmented_critic_restores_p_after_an_error():
+    critic = StyleGANADA(width=8, augment_p=0.4).critic
+    with pytest.raises(RuntimeError), critic.unaugmented():
+        assert critic.augment.p == 0
+        raise RuntimeError
+    assert critic.augment.p == 0.4
+
+
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_networks_reach_the_configured_resolution(resolution):
     generator, discriminator = build_stylegan((3, resolution, resolution), latent_dim=16, width=8, dropout=0)
@@ -148,6 +189,24 @@ def test_mbstd_group_size_reaches_the_minibatch_stddev_layer_of_d(monkeypatch):
         assert seen.pop() == expected
     with pytest.raises(ConfigError, match="model.mbstd_group_size=0 is invalid"):
         StyleGANADA(width=8, mbstd_group_size=0)
+
+
+def test_d_architecture_and_w_dim_reach_the_networks():
+    """ADA's cifar preset's options (D without residual skips, w of its own size) reach D and G; by default D is
+    residual and w has latent_dim features."""
+    model = StyleGANADA(width=8, latent_dim=32, d_architecture="orig", w_dim=48)
+    assert all(block.skip is None for block in model.critic.discriminator.blocks)
+    assert model.generator.mapping(torch.randn(2, 32)).shape == (2, 48)
+    assert model.sample(torch.randn(2, 32)).shape == (2, 1, 32, 32)
+    default = StyleGANADA(width=8, latent_dim=32)
+    assert all(block.skip is not None for block in default.critic.discriminator.blocks)
+    assert default.generator.mapping.w_avg.shape == (32,)
+
+
+@pytest.mark.parametrize("options, message", [({"d_architecture": "skip"}, "model.d_architecture='skip' is invalid"),
+                                              ({"w_dim": 0}, "model.w_dim=0 is invalid")])
+def test_bad_d_architecture_or_w_dim_is_a_one_line_config_error(options, message):
+    assert message in one_line_config_error(lambda: StyleGANADA(width=8, **options))
 
 
 def test_a_resolution_the_networks_cannot_produce_is_refused():
