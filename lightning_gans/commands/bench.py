@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
 
@@ -52,6 +52,9 @@ class Preset:
     # (name, fit overrides) of each variant of every config, e.g. one technique with and without augmentation;
     # runs are named <technique>-<variant>. Empty: one run per config.
     variants: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # technique -> fit overrides of that technique's runs only (after `overrides`): its reference code's setting
+    # where it has options the others lack
+    technique_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 QUIET = ("--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false")
@@ -95,10 +98,12 @@ PRESETS = {
          "--fid.num_samples", "2000", "--fid.every_n_g_steps", "100", "--samples.every_n_g_steps", "250",
          "--checkpoint.every_n_g_steps", "250"),
         f"Fashion-MNIST 32x32, CNN width 32, batch 64, {FMNIST_KIMG} kimg each (the same real images for every technique: "
-        "1,000 G steps at n_critic 1, 200 at n_critic 5; each technique's own n_critic and optimiser); every 100 G "
+        "1,000 G steps at n_critic 1, 200 at n_critic 5; each technique's own n_critic and optimiser; WGAN without "
+        "its reference code's 100-critic-step bursts, which would spend the budget in 10 G steps); every 100 G "
         "steps and at the end FID/KID/precision/recall of 2,000 EMA-generator samples in the features of the "
         "lenet-fmnist domain classifier against 2,000 training images",
         CLASSIFIER_METRICS,
+        technique_overrides={"wgan": ("--model.critic_burst", "false")},
     ),
     "fmnist-2k": Preset(
         "stylegan_ada.yaml",
@@ -122,10 +127,23 @@ PRESETS = {
         ("--data.dataset", "cifar10", "--model.max_g_steps", "100000", "--model.max_kimg", "null",
          "--fid.extractor", "inception", "--fid.num_samples", "50000", "--fid.reference_split", "train",
          "--fid.every_n_g_steps", "5000"),
-        "CIFAR-10 32x32, the papers' networks and optimisers, 100k G steps each; every 5k G steps FID/KID of "
-        "50,000 EMA-generator samples in Inception-v3 pool features against the 50,000 training images "
-        "(fid50k_train)",
+        "CIFAR-10 32x32, 100k G steps each, the reference codes' settings where this suite has them (README, "
+        "'Presets against their reference code'): SN-GAN and WGAN-GP as ResNets with n_critic 5, a generator batch "
+        "of 2 x 64, separate real and fake D passes and learning rates decayed linearly to 0 (SN-GAN: 50k G steps, "
+        "as sn_cifar10_unconditional.yml); StyleGANADA as ADA's cifar preset (D 'orig', z and w 512, width 512, "
+        "EMA 500 kimg, lazy R1 in its own step); every 5k G steps FID/KID of 50,000 EMA-generator samples in "
+        "Inception-v3 pool features against the 50,000 training images (fid50k_train)",
         FID_METRICS,
+        technique_overrides={
+            "sngan": ("--model.architecture", "resnet", "--model.n_critic", "5", "--model.g_batch_multiple", "2",
+                      "--model.fused_critic", "false", "--model.lr_schedule", "linear", "--model.max_g_steps", "50000"),
+            "wgan_gp": ("--model.architecture", "resnet", "--model.width", "128", "--model.g_batch_multiple", "2",
+                        "--model.fused_critic", "false", "--model.lr_g", "2e-4", "--model.lr_d", "2e-4",
+                        "--model.lr_schedule", "linear"),
+            "wgan": ("--model.latent_dim", "100"),
+            "r1gan": ("--model.latent_dim", "256"),
+            "stylegan_ada": ("--model.d_architecture", "orig", "--model.latent_dim", "512", "--model.width", "512"),
+        },
     ),
 }
 
@@ -137,7 +155,7 @@ class Run:
     config: Path
     run_dir: Path
     log: Path
-    overrides: tuple[str, ...] = ()  # the variant's
+    overrides: tuple[str, ...] = ()  # the preset's for this technique, then the variant's
 
     @property
     def finished(self) -> bool:
@@ -172,7 +190,8 @@ def plan_runs(preset: Preset, techniques: list[str] | None, seeds: int, bench_di
             row, prefix = (f"{t}-{variant}", f"{variant}-") if variant else (t, "")
             # fit writes a run to <runs_root>/<technique>/<run_name>: a variant is in the run's name
             runs += [Run(row, seed, configs[t], bench_dir / "runs" / t / f"{prefix}seed{seed}",
-                         bench_dir / "logs" / f"{row}-seed{seed}.log", overrides) for seed in range(seeds)]
+                         bench_dir / "logs" / f"{row}-seed{seed}.log", (*preset.technique_overrides.get(t, ()), *overrides))
+                     for seed in range(seeds)]
     return runs
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 
 from lightning_gans.commands import bench
 from lightning_gans.commands.bench_report import mean_std, metric_stats, ranking, read_metrics
+from lightning_gans.commands.evaluate import import_class
 from lightning_gans.commands.main import main
 
 TECHNIQUES = ["sngan", "wgan_gp"]
@@ -155,3 +156,30 @@ def test_bench_summary_names_the_table_the_runs_and_how_to_sync_offline_runs(tmp
     assert lines[0] == "  ranking        by final toy/modes_covered (best in brackets): 1 sngan 8 (8)"
     assert f"  table          {tmp_path / 'results.md'} (and results.csv)" in lines
     assert lines[-1].startswith(f"  view           wandb sync {tmp_path / 'runs'}/*/*/wandb/offline-run-*")
+
+
+def override_value(text: str):
+    value = yaml.safe_load(text)
+    try:
+        return float(value) if isinstance(value, str) else value  # PyYAML reads 2e-4 as a string
+    except ValueError:
+        return value
+
+
+@pytest.mark.parametrize("preset_name", ["fmnist-cpu", "cifar10"])
+def test_a_techniques_own_overrides_reach_its_runs_alone_and_its_model(preset_name, tmp_path, capsys):
+    """cifar10's reference settings (SN-GAN's separate passes and G batch 2 x 64, StyleGAN's 'orig' D, ...) and
+    fmnist-cpu's WGAN without critic bursts are keys of that technique's config, resolved into its model."""
+    preset = bench.PRESETS[preset_name]
+    runs = bench.plan_runs(preset, None, 1, tmp_path)
+    assert {run.technique for run in runs} >= set(preset.technique_overrides)
+    for run in runs:
+        own = preset.technique_overrides.get(run.technique, ())
+        assert run.overrides == own
+        with pytest.raises(SystemExit) as exit_:
+            main(["fit", "--config", str(run.config), *preset.overrides, *run.overrides, "--print_config"])
+        assert exit_.value.code == 0
+        model = yaml.safe_load(capsys.readouterr().out)["model"]
+        for key, value in zip(own[::2], own[1::2]):
+            assert model["init_args"][key.removeprefix("--model.")] == override_value(value), (run.technique, key)
+        import_class(model["class_path"])(**model["init_args"])  # the technique accepts the combination
