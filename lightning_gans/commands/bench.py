@@ -253,7 +253,7 @@ def real_data_reference(bench_dir: Path, run: Run) -> dict:
     extractor = build_feature_extractor(fid["extractor"], fid.get("feature_extractor_weights_path")).to(device)
     split, num_samples, seed = fid.get("reference_split", "train"), fid.get("num_samples", 10_000), fid.get("seed", 0)
     batch_size = fid.get("batch_size", 250)
-    real = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples).load_or_compute(
+    real = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples, seed).load_or_compute(
         extractor, batch_size, device)  # the runs' cached statistics
     held_out_split = "test" if split == "train" else "train"
     images = load_images(data.dataset, data.root, held_out_split == "train", data.resolution, num_samples, seed)
