@@ -1,4 +1,5 @@
-"""Shared test data: small Fashion-MNIST-format IDX files written by the tests themselves (no network)."""
+"""Shared test data: small Fashion-MNIST-format IDX files and image folders written by the tests themselves (no
+network), and a small feature extractor."""
 
 import gzip
 import struct
@@ -6,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from PIL import Image
+from torch import nn
 
 from lightning_gans.errors import ConfigError
 
@@ -35,6 +39,30 @@ def write_fashion_mnist(root: Path, n_train: int, n_test: int = 64, seed: int = 
         write_idx(root / f"{split}-images-idx3-ubyte.gz", blobs.astype(np.uint8))
         write_idx(root / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n).astype(np.uint8))
     return root
+
+
+def write_image_folder(root: Path, colour: tuple[int, int, int], n: int = 12, seed: int = 0) -> Path:
+    """`n` 16x16 RGB PNGs around `colour` with seeded noise: folders of other colours hold other images."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        pixels = np.clip(np.array(colour) + rng.normal(0, 40, (16, 16, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(root / f"{i:03d}.png")
+    return root
+
+
+class ChannelMoments(nn.Module):
+    """An extractor of each channel's mean and standard deviation that counts the images it is given."""
+
+    name, weights_hash = "moments", "0" * 16
+
+    def __init__(self, channels: int = 3):
+        super().__init__()
+        self.num_features, self.images_seen = 2 * channels, 0
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        self.images_seen += len(images)
+        return torch.cat([images.mean((2, 3)), images.std((2, 3))], dim=1)
 
 
 def one_line_config_error(call) -> str:

@@ -34,12 +34,13 @@ from lightning_gans.commands.evaluate import import_class
 from lightning_gans.data.sources import load_images
 from lightning_gans.errors import ConfigError, require
 from lightning_gans.metrics import build_feature_extractor
+from lightning_gans.metrics.cache import fingerprint
 from lightning_gans.metrics.evaluation import held_out_metrics
 from lightning_gans.metrics.reference import RealStatistics
 from lightning_gans.techniques import technique_name
 
 FINISHED = "bench.json"  # written into a run directory when its fit exited successfully
-REFERENCE = "reference.json"  # the real-data row of an image bench, computed once
+REFERENCE = "reference.json"  # the real-data row of an image bench, computed once per key of its images
 
 
 @dataclass(frozen=True)
@@ -262,22 +263,25 @@ def real_data_reference(bench_dir: Path, run: Run) -> dict:
     """The image metrics of held-out real images against the reference of `run`'s protocol: the split the
     reference does not use, as many images as the protocol's num_samples (a seeded choice; all of the split when
     it is smaller). No generator can be expected to do better than real data under the same protocol. Computed
-    once per bench and kept in reference.json (a bench directory holds one protocol)."""
-    path = bench_dir / REFERENCE
-    if path.is_file():
-        return json.loads(path.read_text())
+    once per bench and kept in reference.json with the key of its images and extractor: settings.json pins the
+    preset and overrides, not what a data root or the evaluator's weights file holds, so another key recomputes it."""
     config = yaml.safe_load((run.run_dir / "config.yaml").read_text())
     data, fid = import_class(config["data"]["class_path"])(**config["data"].get("init_args", {})), config["fid"]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     extractor = build_feature_extractor(fid["extractor"], fid.get("feature_extractor_weights_path")).to(device)
     split, num_samples, seed = fid.get("reference_split", "train"), fid.get("num_samples", 10_000), fid.get("seed", 0)
     batch_size = fid.get("batch_size", 250)
-    real = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples).load_or_compute(
-        extractor, batch_size, device)  # the runs' cached statistics
+    real = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples, seed)  # as the runs' FIDCallback
     held_out_split = "test" if split == "train" else "train"
     images = load_images(data.dataset, data.root, held_out_split == "train", data.resolution, num_samples, seed)
-    metrics = held_out_metrics(images, extractor, real, split, seed, batch_size, fid.get("kid_subset_size", 1000), device)
-    reference = {"images": f"{len(images):,} {data.dataset} {held_out_split} images", **metrics}
+    key = f"{real.key(extractor)}-held-out-{fingerprint(images, seed)}"
+    path = bench_dir / REFERENCE
+    if path.is_file() and (kept := json.loads(path.read_text())).get("key") == key:
+        return kept
+    statistics = real.load_or_compute(extractor, batch_size, device)  # the runs' cached statistics
+    metrics = held_out_metrics(images, extractor, statistics, split, seed, batch_size, fid.get("kid_subset_size", 1000),
+                               device)
+    reference = {"images": f"{len(images):,} {data.dataset} {held_out_split} images", "key": key, **metrics}
     path.write_text(json.dumps(reference, indent=2) + "\n")
     return reference
 

@@ -79,12 +79,12 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
         results = toy_metrics(model.sample, data.modes, data.mode_std, data.train_samples,
                               num_samples or toy.get("num_samples", 2500), latent_dim, toy.get("seed", 0))
     else:
-        num_samples = num_samples or fid.get("num_samples", 10_000)
+        num_samples, seed = num_samples or fid.get("num_samples", 10_000), fid.get("seed", 0)
         split, batch_size = fid.get("reference_split", "train"), fid.get("batch_size", 250)
         network = build_feature_extractor(fid["extractor"], fid.get("feature_extractor_weights_path")).to(fabric.device)
-        reference = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples)
+        reference = RealStatistics(data.dataset, data.root, split, data.resolution, num_samples, seed)
         real = reference.load_or_compute_once(network, batch_size, fabric.device, progress)
-        results = image_metrics(model.sample, network, real, split, num_samples, latent_dim, fid.get("seed", 0),
+        results = image_metrics(model.sample, network, real, split, num_samples, latent_dim, seed,
                                 batch_size, fid.get("kid_subset_size", 1000), fabric.device, progress)
     if fabric.is_global_zero:
         record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.g_step, "devices": devices, **results}

@@ -88,6 +88,10 @@ class ClassifierFeatureExtractor(nn.Module):
 # ------------------------------------------------------------------------------------------------ weights
 def default_weights_path(dataset: str) -> Path:
     """`$LIGHTNING_GANS_CACHE/evaluators/classifier-<dataset>.pt`, the cache defaulting to ~/.cache/lightning_gans."""
+    # One file per dataset name, whatever root trained it: the extractor is one fixed evaluator of its domain,
+    # applied to any images as Inception is. `load_extractor` refuses another dataset's file, and what is cached
+    # from the extractor (real statistics, the bench's reference.json) is keyed by its weights' hash, so weights
+    # retrained on another root never meet statistics of the old ones.
     return cache_dir() / "evaluators" / f"classifier-{dataset}.pt"
 
 

@@ -1,7 +1,8 @@
 """The real side of FID and KID: features of a dataset split and their statistics, computed once per protocol and
-cached on disk."""
+set of images and cached on disk."""
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
@@ -9,7 +10,7 @@ import torch
 
 from lightning_gans.data.sources import load_images
 from lightning_gans.data.stream import to_float
-from lightning_gans.metrics.cache import cache_dir
+from lightning_gans.metrics.cache import cache_dir, fingerprint
 from lightning_gans.metrics.fid import extract_features, fid_features_to_statistics
 from lightning_gans.metrics.progress import counted
 from lightning_gans.processes import barrier, rank_and_world_size
@@ -17,15 +18,29 @@ from lightning_gans.processes import barrier, rank_and_world_size
 
 class RealStatistics:
     """Real-image features and their FID statistics, cached in `<cache>/fid-stats/`, keyed by dataset, split,
-    resolution, extractor, its weights' hash and N (`num_samples` images of the split, a seeded choice)."""
+    resolution, extractor, its weights' hash, N and a fingerprint of the images themselves (`images`): two
+    folders of other images under one dataset name, or a folder whose files changed, never share an entry."""
 
     def __init__(self, dataset: str, root: Optional[str], split: str, resolution: int, num_samples: int, seed: int = 0):
         self.dataset, self.root, self.split, self.resolution = dataset, root, split, resolution
         self.num_samples, self.seed = num_samples, seed
 
+    @cached_property
+    def images(self) -> torch.Tensor:
+        """uint8 (N, C, H, W): the split, or a choice of `num_samples` of it seeded by `seed` when it holds more."""
+        images = load_images(self.dataset, self.root, self.split == "train", self.resolution)
+        if len(images) > self.num_samples:
+            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+            images = images[order[: self.num_samples]]
+        return images
+
+    def key(self, extractor) -> str:
+        """The cache entry's name: readable settings, then the fingerprint of the images (`cache.fingerprint`)."""
+        return (f"{self.dataset}-{self.split}-{self.resolution}px-{extractor.name}-{extractor.weights_hash}-"
+                f"{self.num_samples}-{fingerprint(self.images, self.seed)}")
+
     def path(self, extractor) -> Path:
-        key = f"{self.dataset}-{self.split}-{self.resolution}px-{extractor.name}-{extractor.weights_hash}-{self.num_samples}"
-        return cache_dir() / "fid-stats" / f"{key}.pt"
+        return cache_dir() / "fid-stats" / f"{self.key(extractor)}.pt"
 
     def load_or_compute(self, extractor, batch_size: int, device, progress: bool = False) -> dict[str, torch.Tensor]:
         """The cached statistics, or those computed now (with `progress`, a bar counts the images extracted)."""
@@ -35,11 +50,7 @@ class RealStatistics:
                 return torch.load(path, map_location="cpu", weights_only=True)
             except Exception:  # a corrupt cache file is recomputed and replaced
                 pass
-        images = load_images(self.dataset, self.root, self.split == "train", self.resolution)
-        if len(images) > self.num_samples:  # a seeded choice, part of the cache key through N
-            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-            images = images[order[: self.num_samples]]
-        batches = counted(images.split(batch_size), len(images), "real features", progress)
+        batches = counted(self.images.split(batch_size), len(self.images), "real features", progress)
         features = extract_features(extractor, (to_float(batch) for batch in batches), device)
         statistics = fid_features_to_statistics(features)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,20 @@
 """Mode coverage of 2-D toy mixtures, per the VEEGAN / PacGAN protocol (Srivastava et al. 2017; Lin et al. 2018).
 
 Each sample is assigned to its nearest mode; it is high quality when within 3 standard deviations of it.
-A mode is covered when at least `min_samples_per_mode` high-quality samples fall on it: 20 of 2,500 (PacGAN, Lin et
-al. 2018). VEEGAN (Srivastava et al. 2017) counts a mode with at least 1; that count is logged as `toy/modes_any`.
+A mode is covered when at least `covered_threshold(N)` of the N samples are high quality on it: PacGAN's 20 of
+2,500 (Lin et al. 2018), scaled as 20 per 2,500 to other N. VEEGAN (Srivastava et al. 2017) counts a mode with at
+least 1; that count is logged as `toy/modes_any`.
 Besides, `toy/frechet_xy` is the Frechet distance between generated and real points on their raw 2-D coordinates
 (FID's formula without a feature network): one continuous number per step, for curves and rankings.
 """
 
 import torch
+
+
+def covered_threshold(num_samples: int) -> int:
+    """High-quality samples a mode needs among `num_samples` to count as covered: PacGAN's 20 of 2,500, scaled to
+    `num_samples` and rounded, at least 1. The one rule of the logged metrics and of the toy pictures' titles."""
+    return max(1, round(20 * num_samples / 2500))
 
 
 def high_quality_counts(samples: torch.Tensor, modes: torch.Tensor, std: float) -> torch.Tensor:
@@ -17,8 +24,8 @@ def high_quality_counts(samples: torch.Tensor, modes: torch.Tensor, std: float) 
     return torch.bincount(nearest[distance <= 3 * std], minlength=len(modes)).float()
 
 
-def mode_statistics_from_counts(counts: torch.Tensor, num_samples: int, min_samples_per_mode: int = 20) -> dict[str, float]:
-    """`modes_covered` (modes with >= `min_samples_per_mode` high-quality samples, PacGAN's rule), `modes_any`
+def mode_statistics_from_counts(counts: torch.Tensor, num_samples: int) -> dict[str, float]:
+    """`modes_covered` (modes with >= `covered_threshold(num_samples)` high-quality samples, PacGAN's rule), `modes_any`
     (with >= 1, VEEGAN's rule), `high_quality` (fraction of all samples within 3 std of their mode) and
     `reverse_kl`, KL(q || uniform) of the histogram q of high-quality samples over modes: +inf when there is no
     high-quality sample, so a generator that misses every mode never scores best."""
@@ -29,13 +36,13 @@ def mode_statistics_from_counts(counts: torch.Tensor, num_samples: int, min_samp
         present = histogram > 0
         reverse_kl = float((histogram[present] * (histogram[present] * len(counts)).log()).sum())
     return {
-        "modes_covered": float((counts >= min_samples_per_mode).sum()),
+        "modes_covered": float((counts >= covered_threshold(num_samples)).sum()),
         "modes_any": float((counts >= 1).sum()),
         "high_quality": float(counts.sum() / num_samples),
         "reverse_kl": reverse_kl,
     }
 
 
-def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float, min_samples_per_mode: int = 20) -> dict[str, float]:
+def mode_statistics(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict[str, float]:
     """The statistics of one sample set (see `mode_statistics_from_counts`)."""
-    return mode_statistics_from_counts(high_quality_counts(samples, modes, std), len(samples), min_samples_per_mode)
+    return mode_statistics_from_counts(high_quality_counts(samples, modes, std), len(samples))

@@ -42,7 +42,8 @@ class FIDCallback(KeepsBestCheckpoint):
         reference_split: train or test.
         feature_extractor_weights_path: local weights file of the extractor (also LIGHTNING_GANS_INCEPTION_WEIGHTS
             for inception).
-        seed: seeds the latent codes (sample i has the same z on any number of ranks) and KID's subsets.
+        seed: seeds the latent codes (sample i has the same z on any number of ranks), KID's subsets and the
+            choice of `num_samples` real images from a larger split.
     """
 
     config_key = "fid.every_n_g_steps"
@@ -77,7 +78,7 @@ class FIDCallback(KeepsBestCheckpoint):
         if not isinstance(datamodule, ImageDataModule):
             raise ConfigError("fid.extractor needs image data", "set fid.extractor=null for toy data (toy metrics apply)")
         reference = RealStatistics(datamodule.dataset, datamodule.root, self.reference_split, datamodule.resolution,
-                                   self.num_samples)
+                                   self.num_samples, self.seed)
         self.extractor.to(pl_module.device)
         self.real = reference.load_or_compute_once(self.extractor, self.batch_size, pl_module.device,
                                                    shows_progress(trainer))

@@ -59,10 +59,9 @@ def titled_grid(samples: torch.Tensor, title: str) -> Image.Image:
 
 
 def toy_title(pl_module, samples: torch.Tensor, data) -> str:
-    """Technique, counters, and the modes covered and the share of high-quality points among the drawn ones (PacGAN's
-    rule of 20 per 2,500 samples scaled to their number)."""
-    per_mode = max(1, round(20 * len(samples) / 2500))
-    stats = mode_statistics(samples, data.modes, data.mode_std, per_mode)
+    """Technique, counters, and the modes covered and the share of high-quality points among the drawn ones (the
+    coverage rule of the logged metrics, `toy.covered_threshold`, at their number)."""
+    stats = mode_statistics(samples, data.modes, data.mode_std)
     return (f"{pl_module.name}, G step {pl_module.g_step}, {pl_module.images_seen / 1000:.1f} kimg\n"
             f"{stats['modes_covered']:.0f}/{len(data.modes)} modes covered, {stats['high_quality']:.0%} high quality "
             f"(of these {len(samples)} points)")

@@ -1,11 +1,15 @@
 """results.md of an image bench from synthetic runs (no training): precision/recall columns, ties within seed
 noise, the real-data row and FID as a ratio to it; presets with variants and the ADA plots."""
 
+import json
 from types import SimpleNamespace
 
 import pytest
+import yaml
+from conftest import ChannelMoments, write_fashion_mnist
 from PIL import Image
 
+from lightning_gans.commands import bench
 from lightning_gans.commands.bench import FINISHED, PRESETS, fit_command, plan_runs, real_data_reference
 from lightning_gans.commands.bench_report import metric_stats, ranking, seed_noise_ranks, separated, write_report, write_table
 
@@ -90,9 +94,31 @@ def test_table_has_the_real_data_row_ratio_and_ties(results_md):
     assert "2,000 fashion_mnist test images" in text and "do not overlap" in text
 
 
-def test_the_real_data_row_is_computed_once_per_bench(tmp_path):
-    (tmp_path / "reference.json").write_text('{"images": "x", "fid/p": 1.0}')
-    assert real_data_reference(tmp_path, run=None) == {"images": "x", "fid/p": 1.0}
+def finished_run(run_dir, root) -> SimpleNamespace:
+    """A run whose config.yaml holds Fashion-MNIST-format data at `root` and a protocol of 40 images."""
+    run_dir.mkdir(parents=True)
+    config = {"data": {"class_path": "lightning_gans.data.ImageDataModule", "init_args": {"root": str(root)}},
+              "fid": {"extractor": "moments", "num_samples": 40, "kid_subset_size": 10}}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    return SimpleNamespace(run_dir=run_dir)
+
+
+def test_the_real_data_row_is_computed_once_per_bench_and_again_for_other_images(tmp_path, monkeypatch):
+    """settings.json pins the preset and overrides, not what the data root holds: reference.json keeps its key."""
+    monkeypatch.setenv("LIGHTNING_GANS_CACHE", str(tmp_path / "cache"))
+    extractor = ChannelMoments(channels=1)
+    monkeypatch.setattr(bench, "build_feature_extractor", lambda name, weights_path: extractor)
+    bench_dir = tmp_path / "bench"
+    bench_dir.mkdir()
+    first_root = write_fashion_mnist(tmp_path / "first", n_train=40, n_test=40, seed=0)
+    first = real_data_reference(bench_dir, finished_run(tmp_path / "run", first_root))
+    seen = extractor.images_seen
+    assert real_data_reference(bench_dir, finished_run(tmp_path / "rerun", first_root)) == first
+    assert extractor.images_seen == seen
+    other_root = write_fashion_mnist(tmp_path / "other", n_train=40, n_test=40, seed=1)
+    other = real_data_reference(bench_dir, finished_run(tmp_path / "other-run", other_root))
+    assert extractor.images_seen == 2 * seen and other["fid/moments_40_train"] != first["fid/moments_40_train"]
+    assert json.loads((bench_dir / "reference.json").read_text()) == other
 
 
 def test_a_variant_preset_runs_each_config_once_per_variant_with_its_overrides(tmp_path):

@@ -1,6 +1,7 @@
 """WGAN-GP covers the 8-Gaussian ring within a CPU-sized seeded budget (VEEGAN/PacGAN protocol)."""
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,7 +10,9 @@ from conftest import REPO
 from lightning_gans import WGANGP
 from lightning_gans.commands.fit import GANCLI
 from lightning_gans.data.toy import TOY_DISTRIBUTIONS
-from lightning_gans.metrics.toy import mode_statistics, mode_statistics_from_counts
+from lightning_gans.metrics.evaluation import toy_metrics
+from lightning_gans.metrics.toy import covered_threshold, mode_statistics, mode_statistics_from_counts
+from lightning_gans.training.sample_grids import toy_title
 
 # The toy configs are tuned for grid25; the ring8 setting of this test (1000 G steps, about 35 s on 2 CPU cores):
 RING8_SETTING = ["--data.distribution", "ring8", "--model.width", "128", "--model.depth", "3", "--model.lr_g", "1e-3",
@@ -55,6 +58,35 @@ def test_counts_give_pacgan_coverage_veegan_coverage_and_reverse_kl():
     assert stats["modes_covered"] == 2 and stats["modes_any"] == 4
     assert stats["high_quality"] == pytest.approx(2000 / 2500)
     assert stats["reverse_kl"] == pytest.approx(float((q * (5 * q).log()).sum()), rel=1e-6)
+
+
+def test_the_coverage_threshold_is_20_per_2500_samples_rounded_and_at_least_1():
+    assert [covered_threshold(n) for n in (2500, 10_000, 500, 64, 10)] == [20, 80, 4, 1, 1]
+
+
+def test_at_10000_samples_a_mode_needs_80_high_quality_samples_to_be_covered():
+    """PacGAN's 20 of 2,500 scaled: 50 of 10,000 would pass an unscaled 20 but falls short of that share, 80 meets it."""
+    stats = mode_statistics_from_counts(torch.tensor([0.0, 50.0, 79.0, 80.0, 9000.0]), num_samples=10_000)
+    assert stats["modes_covered"] == 2 and stats["modes_any"] == 4
+
+
+def points_on_modes(modes: torch.Tensor, counts: list[int], num_samples: int) -> torch.Tensor:
+    """counts[k] points exactly on mode k, the rest of `num_samples` far from every mode (none high quality)."""
+    on_modes = torch.cat([modes[k].repeat(count, 1) for k, count in enumerate(counts)])
+    return torch.cat([on_modes, torch.full((num_samples - len(on_modes), 2), 100.0)])
+
+
+@pytest.mark.parametrize("num_samples", [2500, 10_000])
+def test_the_picture_title_and_the_logged_metric_count_modes_under_one_rule(num_samples):
+    """Mode 0 holds 50 points, mode 1 holds 80: both covered of 2,500 (threshold 20), only mode 1 of 10,000 (80)."""
+    modes_fn, std = TOY_DISTRIBUTIONS["grid25"]
+    modes = modes_fn()
+    points = points_on_modes(modes, [50, 80], num_samples)
+    logged = toy_metrics(lambda z: points[: len(z)], modes, std, points, num_samples, latent_dim=2)
+    covered = {2500: 2, 10_000: 1}[num_samples]
+    assert logged["toy/modes_covered"] == covered
+    run, data = SimpleNamespace(name="wgan_gp", g_step=7, images_seen=1792), SimpleNamespace(modes=modes, mode_std=std)
+    assert f"{covered}/25 modes covered" in toy_title(run, points, data)
 
 
 def test_reverse_kl_is_infinite_when_no_sample_is_high_quality():
