@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 METRICS_CSV = "metrics.csv"  # the name Lightning's CSVLogger gives its file (`training.loggers.RunCSVLogger`)
-SESSION_CSV = re.compile(r"metrics\.session(\d+)\.csv")
+SESSION_CSV = "metrics.session{}.csv"  # N = 0, 1, ... in the order the bench set them aside
+SESSION_CSV_PATTERN = re.compile(re.escape(SESSION_CSV).replace(r"\{\}", r"(\d+)"))
 CHECKPOINT_NAMES = ("best", "last")  # what `--ckpt_path` may name instead of a file
 
 # The processes a DDP launcher starts parse the same command line as rank 0, but a run named by the clock would get
@@ -115,17 +116,17 @@ class RunLayout:
         return self.root / "bench.json"
 
     def session_csv(self, session: int) -> Path:
-        return self.root / f"metrics.session{session}.csv"
+        return self.root / SESSION_CSV.format(session)
 
     def session_csvs(self) -> list[Path]:
         """The earlier sessions' metrics files, in the order they were set aside."""
-        return sorted((path for path in self.root.glob("metrics.session*.csv") if session_number(path) is not None),
+        return sorted((path for path in self.root.glob(SESSION_CSV.format("*")) if session_number(path) is not None),
                       key=session_number)
 
 
 def session_number(path: Path) -> int | None:
     """N of `metrics.session<N>.csv`; None for any other file."""
-    match = SESSION_CSV.fullmatch(path.name)
+    match = SESSION_CSV_PATTERN.fullmatch(path.name)
     return int(match.group(1)) if match else None
 
 
