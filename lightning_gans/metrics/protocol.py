@@ -30,17 +30,10 @@ def parse_section(protocol_type, section: Optional[dict], config_key: str):
 
 @dataclass(frozen=True)
 class FIDProtocol:
-    """How FID/KID (and precision/recall, IS, class coverage) are measured.
-
-    extractor: a name from `metrics.FEATURE_EXTRACTORS` (inception, lenet-fmnist, ...); None: no evaluation.
-    num_samples: fakes per evaluation; the real side uses as many images of `reference_split` (all of it when smaller).
-    reference_split: train or test.
-    batch_size: images per forward pass of the generator and the extractor.
-    feature_extractor_weights_path: local weights file of the extractor.
-    kid_subset_size: KID's subset size (at most the number of samples).
-    seed: seeds the latent codes (sample i has the same z on any number of ranks), KID's subsets and the choice of
-        `num_samples` real images from a larger split.
-    """
+    """How FID/KID (and precision/recall, IS, class coverage) are measured: the extractor's name (None: no
+    evaluation), the number of fakes and of real images of `reference_split`, the batch size of the generator and the
+    extractor, the extractor's weights file, KID's subset size, and the seed of the latent codes, KID's subsets and
+    the choice of real images. What each means to a user: `training.metric_callbacks.FIDCallback` (`fit --help`)."""
 
     extractor: Optional[str] = None
     num_samples: int = 10_000

@@ -47,11 +47,19 @@ class Evaluator(EveryNGeneratorSteps):
 class FIDCallback(Evaluator):
     """FID and KID (and class coverage when the extractor is a classifier) every `every_n_g_steps` generator
     steps and at the end of training, from the EMA generator. Under DDP every rank generates its share of the
-    `num_samples` fakes, updates its metric states, and calls compute; rank 0's loggers write the result.
+    `num_samples` fakes, updates its metric states, and calls compute; rank 0's loggers write the result. The
+    other arguments are the fields of `metrics.protocol.FIDProtocol`, with its defaults.
 
-    The other arguments are the fields of `metrics.protocol.FIDProtocol` (its defaults, its documentation):
-    extractor (null turns the evaluation off), num_samples, reference_split, batch_size,
-    feature_extractor_weights_path (also LIGHTNING_GANS_INCEPTION_WEIGHTS for inception), kid_subset_size, seed.
+    Args:
+        extractor: a name from `metrics.FEATURE_EXTRACTORS` (inception, lenet-fmnist, ...); null
+            turns the evaluation off.
+        num_samples: fakes per evaluation (10k by default; 50k for paper-comparable numbers); the real side
+            uses as many images of `reference_split` (all of it when it is smaller).
+        reference_split: train or test.
+        feature_extractor_weights_path: local weights file of the extractor (also LIGHTNING_GANS_INCEPTION_WEIGHTS
+            for inception).
+        seed: seeds the latent codes (sample i has the same z on any number of ranks), KID's subsets and the
+            choice of `num_samples` real images from a larger split.
     """
 
     config_key = "fid.every_n_g_steps"
