@@ -92,7 +92,8 @@ def test_an_installed_fit_finds_a_built_in_config_by_name(installed):
 
 def test_an_installed_bench_finds_the_toy_configs(installed):
     listed = subprocess.run([str(installed / "venv" / "bin" / "python"), "-c",
-                             "from lightning_gans.commands.bench import PRESETS, preset_configs; "
+                             "from lightning_gans.bench.presets import PRESETS; "
+                             "from lightning_gans.bench.runner import preset_configs; "
                              "print(sorted(preset_configs(PRESETS['toy'])))"],
                             cwd=installed, capture_output=True, text=True, check=True).stdout
     assert listed.strip() == "['r1gan', 'sngan', 'wgan', 'wgan_gp']"

@@ -1,15 +1,13 @@
-"""The built-in configs. They live in `experiments/` at the repository's top level and ship inside the package as
-`lightning_gans/experiments` (a link to it in the repository, package data in a wheel), so they are found from any
-working directory and under `pip install .`. `--config sngan` names `experiments/sngan.yaml`, `--config toy/sngan`
+"""The built-in configs (`lightning_gans.builtin.EXPERIMENTS`), found from any working directory and under
+`pip install .`. `--config sngan` names `experiments/sngan.yaml`, `--config toy/sngan`
 the toy one; a path that exists is taken as it is."""
 
 import sys
 from pathlib import Path
 from typing import Optional
 
+from lightning_gans.builtin import EXPERIMENTS
 from lightning_gans.errors import ConfigError
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def builtin_configs() -> list[str]:

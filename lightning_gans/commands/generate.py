@@ -16,11 +16,12 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
-from lightning_gans.commands.arguments import OneLineParser
-from lightning_gans.commands.evaluate import load_technique, resolve_ckpt_path, run_config
+from lightning_gans.commands.arguments import OneLineParser, resolve_ckpt_path
 from lightning_gans.errors import ConfigError, require
 from lightning_gans.metrics.sampling import latents_for_indices
-from lightning_gans.training.checkpoints import check_checkpoint
+from lightning_gans.run.checkpoint import CheckpointInfo
+from lightning_gans.run.config import RunConfig
+from lightning_gans.run.layout import RunLayout
 
 BATCH = 250
 
@@ -45,11 +46,11 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 def generate(ckpt_path: str, num_samples: int = 64, output: str | None = None, grid: str | None = None,
              interpolate: str | None = None, seed: int | None = None, truncation_psi: float | None = None,
              interpolate_seeds: tuple[int, int] = (0, 1), frames: int = 30) -> None:
-    check_checkpoint(ckpt_path)
-    _, config = run_config(ckpt_path)
+    CheckpointInfo.load(ckpt_path)
+    config = RunConfig.read(RunLayout.of_checkpoint(ckpt_path))
     require(num_samples >= 1, "--num_samples", num_samples, "use an integer >= 1")
     require(output or grid or interpolate, "--output", output, "name a folder, an .npz file, --grid or --interpolate")
-    model = load_technique(ckpt_path, config)
+    model = config.load_technique(ckpt_path)
     kwargs = {}
     if truncation_psi is not None:
         if "truncation_psi" not in inspect.signature(model.sample).parameters:
@@ -59,7 +60,7 @@ def generate(ckpt_path: str, num_samples: int = 64, output: str | None = None, g
     is_toy = len(model.hparams.data_shape) == 1
     latent_dim = model.hparams.latent_dim
     if seed is None:
-        seed = (config.get("toy_metrics" if is_toy else "fid") or {}).get("seed", 0)
+        seed = (config.toy_protocol if is_toy else config.fid_protocol).seed
 
     def sample(z: torch.Tensor) -> torch.Tensor:
         return torch.cat([model.sample(batch, **kwargs).cpu() for batch in z.split(BATCH)])

@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from lightning_gans.data.stream import to_float
-from lightning_gans.metrics.fid import count_label, fid_features_to_statistics, fid_metric, kid_metric
+from lightning_gans.metrics.fid import fid_features_to_statistics, fid_metric, kid_metric
 from lightning_gans.metrics.fidelity import ISC_SPLITS, NEIGHBORHOOD, inception_score, precision_recall
+from lightning_gans.metrics.keys import MetricKey
 from lightning_gans.metrics.progress import counted
 from lightning_gans.metrics.sampling import latents_for_indices, rank_share
 from lightning_gans.metrics.toy import high_quality_counts, mode_statistics_from_counts
@@ -92,29 +93,31 @@ def feature_metrics(fake: torch.Tensor, class_counts: Optional[torch.Tensor], ex
     with torch.random.fork_rng(devices=[]):  # KID's subsets: seeded, and the caller's RNG stream is untouched
         torch.manual_seed(seed)
         kid_mean, kid_std = kid.compute()
-    protocol = f"{extractor.name}_{count_label(num_samples)}_{reference_split}"
-    metrics = {f"fid/{protocol}": float(fid_value), f"kid/{protocol}": float(kid_mean),
-               f"kid_std/{protocol}": float(kid_std)}
+
+    def key(name: str, split: Optional[str] = reference_split) -> str:
+        return str(MetricKey.of(name, extractor.name, num_samples, split))
+
+    metrics = {key("fid"): float(fid_value), key("kid"): float(kid_mean), key("kid_std"): float(kid_std)}
     all_fakes = all_gather_rows(fake)  # every process's share, in sample order
     real_features = real["features"][:num_samples].to(fake.device)
     if min(len(all_fakes), len(real_features)) > NEIGHBORHOOD:
         precision, recall = precision_recall(all_fakes, real_features)
-        metrics.update({f"precision/{protocol}": precision, f"recall/{protocol}": recall})
+        metrics.update({key("precision"): precision, key("recall"): recall})
     if hasattr(extractor, "logits_from_features") and len(all_fakes) >= ISC_SPLITS:
         isc_mean, isc_std = inception_score(extractor.logits_from_features(all_fakes), seed)
-        metrics.update({f"isc/{extractor.name}_{count_label(num_samples)}": isc_mean,
-                        f"isc_std/{extractor.name}_{count_label(num_samples)}": isc_std})
+        metrics.update({key("isc", None): isc_mean, key("isc_std", None): isc_std})
     if class_counts is not None:
-        metrics.update(class_coverage(class_counts, f"{extractor.name}_{count_label(num_samples)}"))
+        metrics.update(class_coverage(class_counts, extractor.name, num_samples))
     return metrics
 
 
-def class_coverage(counts: torch.Tensor, label: str) -> dict[str, float]:
+def class_coverage(counts: torch.Tensor, extractor: str, num_samples: int) -> dict[str, float]:
     """Classes generated and KL(class histogram || uniform) of the extractor's predictions on the fakes."""
     histogram = counts / counts.sum()
     present = histogram > 0
     kl = (histogram[present] * (histogram[present] * len(counts)).log()).sum()
-    return {f"classes/covered_{label}": float(present.sum()), f"classes/kl_uniform_{label}": float(kl)}
+    return {str(MetricKey.of("classes/covered", extractor, num_samples)): float(present.sum()),
+            str(MetricKey.of("classes/kl_uniform", extractor, num_samples)): float(kl)}
 
 
 @torch.no_grad()

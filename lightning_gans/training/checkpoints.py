@@ -1,7 +1,6 @@
-"""Periodic checkpoints counted in generator steps, written atomically; a resumable checkpoint on SIGTERM and
-SIGINT; `best.ckpt` by an evaluation's ranking; and a check of a file before resuming."""
+"""Periodic checkpoints counted in generator steps, written atomically, and a resumable checkpoint on SIGTERM and
+SIGINT. (`best.ckpt` is `best_checkpoint.py`'s; a checkpoint is read before training by `run.checkpoint`.)"""
 
-import math
 import os
 import signal
 import sys
@@ -12,8 +11,9 @@ import torch
 from pytorch_lightning.callbacks import Checkpoint
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from lightning_gans.errors import ConfigError, TrainingDiverged
-from lightning_gans.training.loggers import summarize
+from lightning_gans.errors import TrainingDiverged
+from lightning_gans.run.checkpoint import CheckpointInfo
+from lightning_gans.run.layout import RunLayout, checkpoint_file, step_name
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 
@@ -43,12 +43,12 @@ class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
 
     def setup(self, trainer, pl_module, stage):
         if self.dirpath is None:
-            self.dirpath = os.path.join(trainer.default_root_dir, "checkpoints")
+            self.dirpath = str(RunLayout(Path(trainer.default_root_dir)).checkpoints)
 
     def on_schedule(self, trainer, pl_module):
         step = pl_module.g_step
         periodic = step % self.every_n_g_steps == 0  # the end of training is not a periodic step
-        self.save(trainer, f"g{step:07d}.ckpt" if periodic else None)
+        self.save(trainer, checkpoint_file(step_name(step)) if periodic else None)
 
     # Pre-emption: Lightning turns SIGTERM into a SIGTERMException at the next step boundary (on every rank
     # under DDP); Ctrl+C is routed the same way, so both leave a resumable checkpoint. The exception is tagged
@@ -88,66 +88,11 @@ class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
                 f"parameters not finite at generator step {pl_module.g_step}: training stopped and the last good "
                 f"checkpoint kept in {self.dirpath}; lower the learning rates"
             )
-        last = Path(self.dirpath) / "last.ckpt"
+        last = Path(self.dirpath) / checkpoint_file("last")
         write_checkpoint(trainer, last, periodic_name)
         return last
 
 
-class KeepsBestCheckpoint(EveryNGeneratorSteps):
-    """An evaluation every N generator steps that writes `checkpoints/best.ckpt` whenever `rank(metrics)` (a tuple,
-    lower is better, compared in order) improves on the best so far. `latest` and `best_metrics` hold the metrics
-    of the last and of the best evaluation with their `g_step` (for the run's summary); the best rank and metrics
-    are part of the callback's state, so they survive a resume."""
-
-    def __init__(self, every_n_g_steps: int):
-        super().__init__(every_n_g_steps)
-        self.best: list[float] | None = None
-        self.latest: dict[str, float] = {}
-        self.best_metrics: dict[str, float] = {}
-
-    @staticmethod
-    def rank(metrics: dict[str, float]) -> tuple[float, ...]:
-        raise NotImplementedError
-
-    def keep_if_best(self, trainer, metrics: dict[str, float]) -> None:
-        self.latest = {"g_step": trainer.lightning_module.g_step, **metrics}
-        rank = self.rank(metrics)
-        if any(math.isnan(value) for value in rank) or (self.best is not None and rank >= tuple(self.best)):
-            return
-        self.best, self.best_metrics = list(rank), self.latest
-        dirpath = getattr(trainer.checkpoint_callback, "dirpath", None) or os.path.join(trainer.default_root_dir,
-                                                                                         "checkpoints")
-        os.makedirs(dirpath, exist_ok=True)
-        write_checkpoint(trainer, Path(dirpath) / "best.ckpt")
-        if trainer.is_global_zero:
-            summarize(trainer.loggers, {f"best/{key}": value for key, value in self.best_metrics.items()})
-
-    def state_dict(self) -> dict:
-        return {"best": self.best, "best_metrics": self.best_metrics}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.best, self.best_metrics = state_dict["best"], state_dict.get("best_metrics", {})  # absent in older checkpoints
-
-
 def check_checkpoint(path: str) -> None:
-    """Raise a one-line ConfigError unless `path` is a readable lightning-gans checkpoint."""
-    if not os.path.isfile(path):
-        raise ConfigError(f"checkpoint {path} not found", "pass an existing .ckpt file or --ckpt_path last")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated zip, random bytes and a foreign pickle all land here
-        raise ConfigError(f"checkpoint {path} is corrupt or unreadable ({type(error).__name__})",
-                          "resume from another file in its checkpoints/ directory") from None
-    if not isinstance(checkpoint, dict) or "lightning_gans" not in checkpoint or "state_dict" not in checkpoint:
-        raise ConfigError(f"checkpoint {path} was not written by lightning-gans", "pass a checkpoint of a lightning-gans run")
-
-
-def check_checkpoint_fits(path: str, model: torch.nn.Module,
-                          fix: str = "resume with --config <run directory>/config.yaml") -> dict:
-    """Raise a one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s; return
-    the checkpoint's state_dict."""
-    saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-    expected = model.state_dict()
-    if {k: v.shape for k, v in saved.items()} != {k: v.shape for k, v in expected.items()}:
-        raise ConfigError(f"checkpoint {path} holds other networks than the configuration builds", fix)
-    return saved
+    """Raise a one-line ConfigError unless `path` is a readable lightning-gans checkpoint (`CheckpointInfo.load`)."""
+    CheckpointInfo.load(path)

@@ -15,6 +15,7 @@ from torchvision.utils import make_grid
 
 from lightning_gans.metrics.sampling import latents_for_indices
 from lightning_gans.metrics.toy import mode_statistics
+from lightning_gans.run.layout import RunLayout, step_name
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 
@@ -86,14 +87,14 @@ class SampleGrid(EveryNGeneratorSteps):
 
     def setup(self, trainer, pl_module, stage):
         if self.dirpath is None:
-            self.dirpath = str(Path(trainer.default_root_dir) / "samples")
+            self.dirpath = str(RunLayout(Path(trainer.default_root_dir)).samples)
 
     def on_schedule(self, trainer, pl_module):
         if not trainer.is_global_zero:
             return
         samples = pl_module.sample(latents_for_indices(0, self.num_samples, pl_module.hparams.latent_dim, self.seed))
         samples = samples.float().cpu()
-        path = Path(self.dirpath) / f"g{pl_module.g_step:07d}.png"
+        path = Path(self.dirpath) / f"{step_name(pl_module.g_step)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         if samples.ndim == 2:
             data = trainer.datamodule

@@ -2,12 +2,12 @@
 that show the results."""
 
 import time
-from pathlib import Path
 
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from lightning_gans.training.checkpoints import KeepsBestCheckpoint
+from lightning_gans.run.layout import RunLayout
 from lightning_gans.training.loggers import FinishingWandbLogger
+from lightning_gans.training.results import ResultsBoard
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
@@ -27,22 +27,22 @@ def viewing_commands(loggers) -> list[str]:
     return commands
 
 
-def fit_summary(trainer, run_dir: Path) -> str:
-    """The summary of a finished fit, one item a line."""
+def fit_summary(trainer, run: RunLayout, results: ResultsBoard) -> str:
+    """The summary of a finished fit, one item a line; the metrics are those published on `results`."""
     module = trainer.lightning_module
     lines = [f"lightning-gans: {module.name} trained to generator step {module.g_step} ({module.images_seen / 1000:.1f} "
              f"kimg) in {time.strftime('%H:%M:%S', time.gmtime(module.wall_time()))}",
-             f"  run directory  {run_dir}"]
-    for callback in trainer.callbacks:
-        if isinstance(callback, KeepsBestCheckpoint) and callback.latest:
-            lines.append(f"  final metrics  {format_metrics(callback.latest)}")
-            lines.append(f"  best metrics   {format_metrics(callback.best_metrics)}")
-    checkpoints = [path for path in (run_dir / "checkpoints" / name for name in ("last.ckpt", "best.ckpt")) if path.is_file()]
+             f"  run directory  {run.root}"]
+    if results.latest:
+        lines.append(f"  final metrics  {format_metrics(results.latest.as_row())}")
+    if results.best:
+        lines.append(f"  best metrics   {format_metrics(results.best.as_row())}")
+    checkpoints = [path for path in (run.last_checkpoint, run.best_checkpoint) if path.is_file()]
     if checkpoints:
         lines.append(f"  checkpoints    {'  '.join(str(path) for path in checkpoints)}")
-    samples = sorted((run_dir / "samples").glob("g*.png"))
+    samples = run.sample_grids()
     if samples:
         lines.append(f"  samples        {samples[-1].parent}/ (latest {samples[-1].name})")
-    lines.append(f"  metrics        {run_dir / 'metrics.csv'}")
+    lines.append(f"  metrics        {run.metrics_csv}")
     lines += [f"  view           {command}" for command in viewing_commands(trainer.loggers)]
     return "\n".join(lines)

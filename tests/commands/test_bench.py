@@ -12,16 +12,19 @@ import torch
 import yaml
 from PIL import Image
 
+from lightning_gans.bench import runner
+from lightning_gans.bench.presets import PRESETS, TOY_METRICS, Preset
+from lightning_gans.bench.report import mean_std, metric_stats, ranking, read_metrics
 from lightning_gans.commands import bench
-from lightning_gans.commands.bench_report import mean_std, metric_stats, ranking, read_metrics
-from lightning_gans.commands.evaluate import import_class
 from lightning_gans.commands.main import main
+from lightning_gans.run.config import import_class
+from lightning_gans.run.layout import RunLayout
 
 TECHNIQUES = ["sngan", "wgan_gp"]
 TINY = ["--", "--model.max_g_steps", "20", "--model.width", "32", "--toy_metrics.every_n_g_steps", "10",
         "--toy_metrics.num_samples", "500", "--samples.every_n_g_steps", "10", "--samples.num_samples", "500",
         "--checkpoint.every_n_g_steps", "10", "--trainer.log_every_n_steps", "10"]
-OUTPUTS = ["results.csv", "results.md", "fid_vs_kimg.png", "fid_vs_time.png", "samples.png"]
+OUTPUTS = ["results.csv", "results.md", "toy_modes_covered_vs_kimg.png", "toy_modes_covered_vs_time.png", "samples.png"]
 
 
 def run_bench(results_root):
@@ -74,8 +77,8 @@ def test_toy_ranking_is_coverage_then_quality_then_reverse_kl():
         "uniform": [(0, 0.01, 0.30, 2, 5.0), (0, 0.01, 0.50, 2, 5.0)],
     }
     rows = [{"technique": technique, "seed": seed, **{f"final {key}": value for (key, _), value in zip(
-            bench.TOY_METRICS, values)}} for technique, seeds in finals.items() for seed, values in enumerate(seeds)]
-    keys, reverse_kl = list(bench.TOY_METRICS), [("toy/reverse_kl", "min")]
+            TOY_METRICS, values)}} for technique, seeds in finals.items() for seed, values in enumerate(seeds)]
+    keys, reverse_kl = list(TOY_METRICS), [("toy/reverse_kl", "min")]
     assert ranking(metric_stats(rows, keys), keys) == ["covers_more", "sharper", "covers", "uniform", "lopsided",
                                                        "spread"]
     assert ranking(metric_stats(rows, reverse_kl), reverse_kl)[-1] == "spread"
@@ -91,7 +94,7 @@ def test_plots_are_non_blank_pngs(toy_bench):
 
 def test_second_call_trains_nothing(toy_bench, monkeypatch):
     launched = []
-    monkeypatch.setattr(bench, "launch", lambda command, log, env: launched.append(command) or (1, 0.0))
+    monkeypatch.setattr(runner, "launch", lambda command, log, env: launched.append(command) or (1, 0.0))
     before = (toy_bench / "results.csv").read_text()
     run_bench(toy_bench.parent)
     assert launched == [] and (toy_bench / "results.csv").read_text() == before
@@ -100,22 +103,23 @@ def test_second_call_trains_nothing(toy_bench, monkeypatch):
 def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkeypatch):
     copy = shutil.copytree(toy_bench, tmp_path / "tiny")
     run_dir = copy / "runs" / "sngan" / "seed1"
-    config = run_dir / "config.yaml"  # it names the run directory: point it at the copy
-    config.write_text(config.read_text().replace(str(toy_bench), str(copy)))
+    run = RunLayout(run_dir)  # a copied run directory: its config.yaml does not say where it lies
+    assert str(toy_bench) not in run.config.read_text()
     # As if killed after the checkpoint of step 10: last.ckpt is that one, and the run never reported success.
-    shutil.copy(run_dir / "checkpoints" / "g0000010.ckpt", run_dir / "checkpoints" / "last.ckpt")
-    trained_before = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["lightning_gans"]["wall_time_s"]
-    (run_dir / bench.FINISHED).unlink()
-    first_grid = run_dir / "samples" / "g0000010.png"
+    shutil.copy(run.periodic_checkpoint(10), run.last_checkpoint)
+    trained_before = torch.load(run.last_checkpoint, weights_only=True)["lightning_gans"]["wall_time_s"]
+    run.finished_marker.unlink()
+    first_grid = run.sample_grid(10)
     first_grid_mtime = first_grid.stat().st_mtime_ns
     launched = []
-    real_launch = bench.launch
-    monkeypatch.setattr(bench, "launch", lambda command, log, env: launched.append(command) or real_launch(command, log, env))
+    real_launch = runner.launch
+    monkeypatch.setattr(runner, "launch", lambda command, log, env: launched.append(command) or real_launch(command, log, env))
     run_bench(tmp_path)
     assert len(launched) == 1 and launched[0][launched[0].index("--ckpt_path") + 1] == "last"
     assert first_grid.stat().st_mtime_ns == first_grid_mtime  # resumed in place, not restarted
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert checkpoint["lightning_gans"]["g_step"] == 20 and (run_dir / bench.FINISHED).is_file()
+    checkpoint = torch.load(run.last_checkpoint, map_location="cpu", weights_only=True)
+    assert checkpoint["lightning_gans"]["g_step"] == 20 and run.finished_marker.is_file()
+    assert [path.name for path in run.session_csvs()] == ["metrics.session0.csv"]
     # The curve spans both sessions although fit started metrics.csv afresh; training time adds up over them.
     rows = read_metrics(run_dir)
     assert [row["step"] for row in rows if "toy/frechet_xy" in row] == [10, 20]
@@ -124,10 +128,9 @@ def test_interrupted_run_resumes_from_its_checkpoint(toy_bench, tmp_path, monkey
 
 
 def test_each_variant_trains_into_its_own_run_with_its_own_overrides(tmp_path, monkeypatch):
-    toy = bench.PRESETS["toy"]
+    toy = PRESETS["toy"]
     variants = (("slow", ("--model.lr_g", "1e-4")), ("fast", ("--model.lr_g", "2e-4")))
-    monkeypatch.setitem(bench.PRESETS, "toy-variants",
-                        bench.Preset("toy/wgan.yaml", toy.overrides, toy.protocol, toy.metrics, variants))
+    monkeypatch.setitem(PRESETS, "toy-variants", Preset("toy/wgan.yaml", toy.overrides, toy.protocol, toy.metrics, variants))
     main(["bench", "--preset", "toy-variants", "--seeds", "1", "--name", "variants", "--results_root", str(tmp_path),
           "--parallel", "2", *TINY])
     with open(tmp_path / "variants" / "results.csv") as f:
@@ -152,9 +155,11 @@ def test_bad_input_is_one_line_and_leaves_nothing(args, message, tmp_path, capsy
 
 def test_bench_summary_names_the_table_the_runs_and_how_to_sync_offline_runs(tmp_path):
     (tmp_path / "runs" / "sngan" / "seed0" / "wandb" / "offline-run-1-abc").mkdir(parents=True)
-    lines = bench.bench_summary(tmp_path, "by final toy/modes_covered (best in brackets): 1 sngan 8 (8)").splitlines()
+    plots = ["toy_modes_covered_vs_kimg.png", "toy_modes_covered_vs_time.png", "samples.png"]
+    lines = bench.bench_summary(tmp_path, "by final toy/modes_covered (best in brackets): 1 sngan 8 (8)", plots).splitlines()
     assert lines[0] == "  ranking        by final toy/modes_covered (best in brackets): 1 sngan 8 (8)"
     assert f"  table          {tmp_path / 'results.md'} (and results.csv)" in lines
+    assert f"  plots          {tmp_path / plots[0]}, toy_modes_covered_vs_time.png, samples.png" in lines
     assert lines[-1].startswith(f"  view           wandb sync {tmp_path / 'runs'}/*/*/wandb/offline-run-*")
 
 
@@ -170,8 +175,8 @@ def override_value(text: str):
 def test_a_techniques_own_overrides_reach_its_runs_alone_and_its_model(preset_name, tmp_path, capsys):
     """cifar10's reference settings (SN-GAN's separate passes and G batch 2 x 64, StyleGAN's 'orig' D, ...) and
     fmnist-cpu's WGAN without critic bursts are keys of that technique's config, resolved into its model."""
-    preset = bench.PRESETS[preset_name]
-    runs = bench.plan_runs(preset, None, 1, tmp_path)
+    preset = PRESETS[preset_name]
+    runs = runner.plan_runs(preset, None, 1, tmp_path)
     assert {run.technique for run in runs} >= set(preset.technique_overrides)
     for run in runs:
         own = preset.technique_overrides.get(run.technique, ())

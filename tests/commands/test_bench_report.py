@@ -9,9 +9,12 @@ import yaml
 from conftest import ChannelMoments, write_fashion_mnist
 from PIL import Image
 
-from lightning_gans.commands import bench
-from lightning_gans.commands.bench import FINISHED, PRESETS, fit_command, plan_runs, real_data_reference
-from lightning_gans.commands.bench_report import metric_stats, ranking, seed_noise_ranks, separated, write_report, write_table
+from lightning_gans.bench.presets import PRESETS
+from lightning_gans.bench.reference import real_data_reference
+from lightning_gans.bench.report import metric_stats, ranking, seed_noise_ranks, separated, write_report, write_table
+from lightning_gans.bench.runner import fit_command, plan_runs
+from lightning_gans.metrics import protocol
+from lightning_gans.run.layout import RunLayout
 
 PROTOCOL = "lenet-fmnist_2k_train"
 KEYS = [(f"fid/{PROTOCOL}", "min"), (f"kid/{PROTOCOL}", "min"), (f"precision/{PROTOCOL}", "max"),
@@ -42,8 +45,8 @@ def results_md(tmp_path):
 
 def test_image_presets_report_precision_and_recall_and_classifier_presets_the_classes_drawn():
     for name in ("fmnist-cpu", "fmnist-2k", "cifar10"):
-        assert [key for key, _ in PRESETS[name].metrics][:4] == ["fid/", "kid/", "precision/", "recall/"]
-        assert dict(PRESETS[name].metrics)["precision/"] == dict(PRESETS[name].metrics)["recall/"] == "max"
+        assert [key for key, _ in PRESETS[name].metrics][:4] == ["fid", "kid", "precision", "recall"]
+        assert dict(PRESETS[name].metrics)["precision"] == dict(PRESETS[name].metrics)["recall"] == "max"
     assert PRESETS["fmnist-cpu"].metrics[4:] == PRESETS["fmnist-2k"].metrics[4:] == (("classes/covered", "max"),)
     assert len(PRESETS["cifar10"].metrics) == 4  # Inception features name no classes
 
@@ -107,7 +110,7 @@ def test_the_real_data_row_is_computed_once_per_bench_and_again_for_other_images
     """settings.json pins the preset and overrides, not what the data root holds: reference.json keeps its key."""
     monkeypatch.setenv("LIGHTNING_GANS_CACHE", str(tmp_path / "cache"))
     extractor = ChannelMoments(channels=1)
-    monkeypatch.setattr(bench, "build_feature_extractor", lambda name, weights_path: extractor)
+    monkeypatch.setattr(protocol, "build_feature_extractor", lambda name, weights_path: extractor)
     bench_dir = tmp_path / "bench"
     bench_dir.mkdir()
     first_root = write_fashion_mnist(tmp_path / "first", n_train=40, n_test=40, seed=0)
@@ -136,14 +139,15 @@ def test_a_variant_preset_runs_each_config_once_per_variant_with_its_overrides(t
 
 def write_adaptive_run(run_dir, p_values):
     """A finished StyleGANADA-like run: metrics.csv with training rows (kimg, wall time, ada/p, ada/rt) and FID rows."""
-    (run_dir / "samples").mkdir(parents=True)
-    Image.new("RGB", (8, 8)).save(run_dir / "samples" / "g000020.png")
+    run = RunLayout(run_dir)
+    run.samples.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(run.sample_grid(20))
     rows = ["step,progress/kimg,progress/wall_time_s,perf/img_per_s,ada/p,ada/rt,"
             "fid/x,kid/x,precision/x,recall/x,classes/covered_x"]
     rows += [f"{step},{step * 0.032},{step * 0.1},320,{p},0.6,,,,," for step, p in zip((10, 20), p_values)]
     rows += [f"{step},,,,,,{50 - step},0.01,0.5,0.4,10" for step in (10, 20)]
-    (run_dir / "metrics.csv").write_text("\n".join(rows) + "\n")
-    (run_dir / FINISHED).write_text('{"peak_rss_mb": 100}')
+    run.metrics_csv.write_text("\n".join(rows) + "\n")
+    run.finished_marker.write_text('{"peak_rss_mb": 100}')
 
 
 def test_adaptive_runs_get_plots_of_p_and_rt_over_kimg(tmp_path):
@@ -155,7 +159,7 @@ def test_adaptive_runs_get_plots_of_p_and_rt_over_kimg(tmp_path):
         assert Image.open(tmp_path / name).size[0] > 300
     toy_like = plan_runs(PRESETS["fmnist-cpu"], ["sngan"], 1, tmp_path / "other")
     write_adaptive_run(toy_like[0].run_dir, (0.0, 0.0))
-    (toy_like[0].run_dir / "metrics.csv").write_text(
-        (toy_like[0].run_dir / "metrics.csv").read_text().replace("ada/p,ada/rt", "a,b"))
+    metrics_csv = RunLayout(toy_like[0].run_dir).metrics_csv
+    metrics_csv.write_text(metrics_csv.read_text().replace("ada/p,ada/rt", "a,b"))
     write_report(tmp_path / "other", "fmnist-cpu", PRESETS["fmnist-cpu"], toy_like, [], 1)
     assert (tmp_path / "other" / "fid_vs_kimg.png").is_file() and not (tmp_path / "other" / "ada_p_vs_kimg.png").exists()

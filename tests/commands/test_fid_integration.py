@@ -12,7 +12,7 @@ import pytest
 import torch
 from conftest import REPO
 
-from lightning_gans.commands.bench import real_data_reference
+from lightning_gans.bench.reference import real_data_reference
 from lightning_gans.commands.evaluate import evaluate
 from lightning_gans.commands.main import main
 from lightning_gans.metrics import reference

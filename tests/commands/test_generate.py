@@ -10,9 +10,10 @@ import torch
 from conftest import QUIET, REPO, TOY_CONFIG
 from PIL import Image
 
-from lightning_gans.commands.evaluate import load_technique, run_config
 from lightning_gans.commands.main import main
 from lightning_gans.metrics.sampling import latents_for_indices
+from lightning_gans.run.config import RunConfig
+from lightning_gans.run.layout import RunLayout
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def toy_run(tmp_path_factory):
 
 def evaluation_samples(run_dir, n: int, seed: int) -> torch.Tensor:
     """What the evaluation generates: sample i from z_i of the run's seed."""
-    checkpoint = str(run_dir / "checkpoints" / "last.ckpt")
-    model = load_technique(checkpoint, run_config(checkpoint)[1])
+    run = RunLayout(run_dir)
+    model = RunConfig.read(run).load_technique(run.last_checkpoint)
     return model.sample(latents_for_indices(0, n, model.hparams.latent_dim, seed))
 
 

@@ -1,8 +1,9 @@
 """The bench's outputs from its finished runs' metrics.csv files: results.csv (one row per run), results.md (mean ±
 std per technique, best first, ties within seed noise marked, with the protocol and, for image benches, a real-data
-row and each technique's FID as a ratio to it), fid_vs_kimg.png and fid_vs_time.png (a line per technique: the
-mean over seeds, a band from the smallest to the largest seed), samples.png (the last grid of each technique's
-first seed, side by side) and, for StyleGANADA runs, ada_p_vs_kimg.png and ada_rt_vs_kimg.png.
+row and each technique's FID as a ratio to it), <metric>_vs_kimg.png and <metric>_vs_time.png of the ranking metric
+(a line per technique: the mean over seeds, a band from the smallest to the largest seed; fid_vs_kimg.png for image
+benches, toy_modes_covered_vs_kimg.png for toy ones), samples.png (the last grid of each technique's first seed, side
+by side) and, for StyleGANADA runs, ada_p_vs_kimg.png and ada_rt_vs_kimg.png.
 
 Evaluation rows (FID, toy metrics) and training rows (kimg, wall time) of metrics.csv share the generator step;
 evaluation points get their kimg and wall time by interpolating the training rows at their step.
@@ -19,8 +20,17 @@ import numpy as np
 import torch
 from PIL import Image
 
+from lightning_gans.metrics.keys import MetricKey
+from lightning_gans.run.layout import RunLayout
+
 # StyleGANADA's augmentation probability and overfitting signal r_t, plotted over kimg when the runs log them
-ADA_CURVES = {"ada/p": "ada_p_vs_kimg.png", "ada/rt": "ada_rt_vs_kimg.png"}
+ADA_CURVES = ("ada/p", "ada/rt")
+X_AXES = {"kimg": "kimg", "wall": "time"}  # what a curve is plotted against -> its file name's ending
+
+
+def plot_file_name(key: str, x_axis: str) -> str:
+    """A plot is named after the metric it shows: fid_vs_kimg.png, toy_modes_covered_vs_time.png, ada_p_vs_kimg.png."""
+    return f"{MetricKey.parse(key).file_name}_vs_{X_AXES[x_axis]}.png"
 
 
 def read_csv(path: Path) -> list[dict[str, float]]:
@@ -32,8 +42,9 @@ def read_csv(path: Path) -> list[dict[str, float]]:
 def read_metrics(run_dir: Path) -> list[dict[str, float]]:
     """The rows of all sessions of a run: `metrics.session<i>.csv` set aside by the bench before each resume, then
     metrics.csv. A session's rows from its last checkpoint on are dropped: the next session repeats those steps."""
-    sessions = [read_csv(path) for path in sorted(run_dir.glob("metrics.session*.csv"), key=lambda p: int(p.stem[15:]))]
-    rows = read_csv(run_dir / "metrics.csv")
+    layout = RunLayout(run_dir)
+    sessions = [read_csv(path) for path in layout.session_csvs()]
+    rows = read_csv(layout.metrics_csv)
     for earlier in reversed(sessions):
         resumed_at = min((row["step"] for row in rows), default=float("inf"))
         rows = [row for row in earlier if row["step"] < resumed_at] + rows
@@ -46,10 +57,9 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([row["step"] for row in held]), np.array([row[key] for row in held])
 
 
-def resolve_key(rows: list[dict], key_or_prefix: str) -> str:
-    """The metric key itself, or the full name of the key with this prefix (FID keys carry their protocol)."""
-    keys = sorted({k for row in rows for k in row})
-    return key_or_prefix if key_or_prefix in keys else next(k for k in keys if k.startswith(key_or_prefix))
+def resolve_key(rows: list[dict], name: str) -> str:
+    """The logged key of the metric `name` (`MetricKey.name`): FID keys carry their protocol."""
+    return next(key for key in sorted({k for row in rows for k in row}) if MetricKey.parse(key).name == name)
 
 
 class RunMetrics:
@@ -143,14 +153,13 @@ def seed_noise_ranks(stats: list[list[tuple[float, float]]]) -> list[str]:
 
 def real_data_cells(reference: dict, columns: list[str]) -> list[str]:
     """The real-data row: the reference's value under each `final <metric>` column (matched by the metric's
-    name up to its first "_": its key carries its own image count), 1 for the FID ratio, a dash elsewhere."""
+    name: its key carries its own image count), 1 for the FID ratio, a dash elsewhere."""
     cells = []
     for name in columns:
-        prefix = name.removeprefix("final ").split("_")[0]
         if name == FID_RATIO:
             cells.append("1")
         elif name.startswith("final ") and "/" in name:
-            cells.append(f"{reference[resolve_key([reference], prefix)]:.4g}")
+            cells.append(f"{reference[resolve_key([reference], MetricKey.parse(name.removeprefix('final ')).name)]:.4g}")
         else:
             cells.append("—")
     return cells
@@ -183,7 +192,7 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     ranks = dict(zip(order, seed_noise_ranks([stats[t] for t in order])))
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
                *([FID_RATIO] if reference else []), "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
-    fid_key = next((key for key, _ in keys if key.startswith("fid/")), None)
+    fid_key = next((key for key, _ in keys if MetricKey.parse(key).name == "fid"), None)
     seeds = sorted({row["seed"] for row in rows})
     lines = [
         f"# Bench `{bench_dir.name}` (preset `{preset_name}`)",
@@ -202,7 +211,7 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         "memory is not measured).",
         f"- Hardware: {hardware()}; {parallel} run(s) at a time (img/s and wall time depend on it).",
     ]
-    real_fid = reference[resolve_key([reference], "fid/")] if reference else None
+    real_fid = reference[resolve_key([reference], "fid")] if reference else None
     if reference:
         lines.append(f"- real data: {reference['images']} (held out from the reference) scored like the fakes against "
                      f"the same reference: what a generator of the data distribution itself scores under this protocol; "
@@ -231,8 +240,9 @@ def pyplot():
     return plt
 
 
-def plot_curves(bench_dir: Path, runs: list[RunMetrics], key: str, x_axis: str, filename: str) -> None:
-    """One line per technique: `key`'s mean over seeds at each step it was logged, band = min..max."""
+def plot_curves(bench_dir: Path, runs: list[RunMetrics], key: str, x_axis: str) -> str:
+    """One line per technique: `key`'s mean over seeds at each step it was logged, band = min..max; returns the
+    plot's file name (`plot_file_name`)."""
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     by_technique = defaultdict(list)
@@ -252,11 +262,13 @@ def plot_curves(bench_dir: Path, runs: list[RunMetrics], key: str, x_axis: str, 
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
+    filename = plot_file_name(key, x_axis)
     figure.savefig(bench_dir / filename, dpi=120)
     plt.close(figure)
+    return filename
 
 
-def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
+def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> str:
     """The last sample grid of each technique's lowest seed, side by side."""
     first_seed = {}
     for run in sorted(runs, key=lambda r: r.seed):
@@ -267,24 +279,24 @@ def plot_samples(bench_dir: Path, runs: list[RunMetrics]) -> None:
                                 layout="constrained")
     for ax, technique in zip(axes[0], techniques):
         run = first_seed[technique]
-        grid = sorted((run.run_dir / "samples").glob("g*.png"))[-1]
+        grid = RunLayout(run.run_dir).sample_grids()[-1]
         ax.imshow(np.asarray(Image.open(grid).convert("RGB")))
         ax.set_title(f"{technique}\nseed {run.seed}, {grid.stem}")
         ax.axis("off")
     figure.savefig(bench_dir / "samples.png", dpi=120)
     plt.close(figure)
+    return "samples.png"
 
 
 def write_report(bench_dir: Path, preset_name: str, preset, runs, extra: list[str], parallel: int,
-                 reference: dict | None = None) -> str:
-    """Writes the table and the plots; returns the ranking line of `write_table`."""
+                 reference: dict | None = None) -> tuple[str, list[str]]:
+    """Writes the table and the plots; returns the ranking line of `write_table` and the plots' file names."""
     metrics = [RunMetrics(run, preset.metrics) for run in runs]
     ranking_line = write_table(bench_dir, preset_name, preset, metrics, extra, parallel, reference)
     rank_key = metrics[0].keys[0][0]
-    plot_curves(bench_dir, metrics, rank_key, "kimg", "fid_vs_kimg.png")
-    plot_curves(bench_dir, metrics, rank_key, "wall", "fid_vs_time.png")
-    for key, filename in ADA_CURVES.items():
+    plots = [plot_curves(bench_dir, metrics, rank_key, x_axis) for x_axis in X_AXES]
+    for key in ADA_CURVES:
         if logged := [run for run in metrics if key in run.curves]:
-            plot_curves(bench_dir, logged, key, "kimg", filename)
-    plot_samples(bench_dir, metrics)
-    return ranking_line
+            plots.append(plot_curves(bench_dir, logged, key, "kimg"))
+    plots.append(plot_samples(bench_dir, metrics))
+    return ranking_line, plots
