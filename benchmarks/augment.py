@@ -5,12 +5,17 @@ augment pipe.
     .venv/bin/python benchmarks/augment.py [--steps 20] [--width 128] [--rounds 2]
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout, for `benchmarks.throughput`
+
 import argparse
 
 import pytorch_lightning as pl
 import torch
-from throughput import RandomImages, StepTimer
 
+from benchmarks.throughput import RandomImages, StepTimer
 from lightning_gans import StyleGANADA
 
 

@@ -1,17 +1,18 @@
-"""Seconds of an FID evaluation of SN-GAN (lenet-fmnist features, test split, CPU): `lightning-gans evaluate`'s
-validation pass with a cold and then a warm real-statistics cache, and our feature extraction + FID against
-torch-fidelity 0.4's `calculate_metrics` with the same network on the same uint8 images. Reports the times, their
-ratios and the FIDs.
+"""Seconds of an FID evaluation of SN-GAN (lenet-fmnist features, test split, CPU) as `lightning-gans evaluate`
+runs it (the extractor built, `reference.RealStatistics` loaded or computed, `evaluation.image_metrics`) with a cold
+and then a warm real-statistics cache, and our feature extraction + FID against torch-fidelity 0.4's
+`calculate_metrics` with the same network on the same uint8 images. Reports the times, their ratios and the FIDs.
 
     .venv/bin/python benchmarks/fid.py [--num_samples 2000] [--batch_size 250] [--rounds 3]
-        [--ckpt_path runs/sngan/RUN/checkpoints/last.ckpt]
+        [--ckpt_path runs/sngan/RUN/checkpoints/last.ckpt] [--root FASHION_MNIST_DIR] [--weights CLASSIFIER.pt]
+
+`make bench-fid` runs it (after `make evaluator`); `ARGS="--num_samples 256 --rounds 1"` is a quick check.
 """
 
 import argparse
 import os
 import tempfile
 import time
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -20,16 +21,18 @@ from torch_fidelity import calculate_metrics, register_feature_extractor
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.helpers import vassert
 
-from lightning_gans import SNGAN, ImageDataModule
-from lightning_gans.data import load_images, to_float
+from lightning_gans import SNGAN
+from lightning_gans.data import to_float
 from lightning_gans.metrics import build_feature_extractor
+from lightning_gans.metrics.evaluation import image_metrics
 from lightning_gans.metrics.extractor_classifier import default_weights_path
 from lightning_gans.metrics.extractor_inception import to_uint8
+from lightning_gans.metrics.fid import extract_features, fid_features_to_statistics, fid_metric
+from lightning_gans.metrics.reference import RealStatistics
 from lightning_gans.metrics.sampling import latents_for_indices
-from lightning_gans.training.evaluation import FIDCallback, extract_features, fid_features_to_statistics, fid_metric
 
 EXTRACTOR, DATASET, SPLIT = "lenet-fmnist", "fashion_mnist", "test"
-SEED = 0  # FIDCallback's default: its latent codes and its choice of real images
+SEED = 0  # the fid section's default: its latent codes and its choice of real images
 
 
 def timed(function, *args):
@@ -40,26 +43,27 @@ def timed(function, *args):
 
 
 # ------------------------------------------------------------------------- evaluation, cold and warm cache
-def evaluation_fid(model, num_samples, batch_size) -> float:
-    """FID of one evaluation as `lightning-gans evaluate` runs it: extractor loaded by the callback, data module,
-    Trainer, a validation pass whose only work is the callback's (real statistics, fakes, FID, KID, coverage)."""
-    callback = FIDCallback(EXTRACTOR, num_samples=num_samples, reference_split=SPLIT, batch_size=batch_size, seed=SEED)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, callbacks=[callback])
-    trainer.validate(model, datamodule=ImageDataModule(DATASET, resolution=model.hparams.data_shape[-1]), verbose=False)
-    return callback.results[f"fid/{callback.protocol}"]
+def evaluation_fid(model, reference: RealStatistics, weights: str, batch_size: int) -> float:
+    """FID of one evaluation as `lightning-gans evaluate` runs it on one CPU process: the extractor built from its
+    weights file, the real statistics read from the cache or computed into it, the fakes scored (FID, KID,
+    precision and recall, class coverage)."""
+    extractor = build_feature_extractor(EXTRACTOR, weights)
+    real = reference.load_or_compute(extractor, batch_size, "cpu")
+    metrics = image_metrics(model.sample, extractor, real, reference.split, reference.num_samples,
+                            model.hparams.latent_dim, reference.seed, batch_size)
+    return next(value for key, value in metrics.items() if key.startswith("fid/"))
 
 
-def cold_and_warm_evaluations(model, num_samples, batch_size, weights: Path):
-    """(seconds, FID) of an evaluation with an empty real-statistics cache, then of one reading what it cached.
-    The cache is a fresh directory holding only a link to the classifier's weights."""
+def cold_and_warm_evaluations(model, reference: RealStatistics, weights: str, batch_size: int):
+    """(seconds, FID) of an evaluation with an empty real-statistics cache (a fresh directory), then of one reading
+    what it cached."""
     with tempfile.TemporaryDirectory() as cache:
         os.environ["LIGHTNING_GANS_CACHE"] = cache
-        (Path(cache) / "evaluators").mkdir()
-        (Path(cache) / "evaluators" / weights.name).symlink_to(weights)
-        cold = timed(evaluation_fid, model, num_samples, batch_size)
-        warm = timed(evaluation_fid, model, num_samples, batch_size)
-        del os.environ["LIGHTNING_GANS_CACHE"]
+        try:
+            cold = timed(evaluation_fid, model, reference, weights, batch_size)
+            warm = timed(evaluation_fid, model, reference, weights, batch_size)
+        finally:
+            del os.environ["LIGHTNING_GANS_CACHE"]
     return cold, warm
 
 
@@ -108,19 +112,13 @@ def torch_fidelity_extractor(extractor) -> type:
 
 @torch.no_grad()
 def generated_images(model, num_samples, batch_size) -> torch.Tensor:
-    """The callback's fakes (its latent codes), quantised to uint8 as an image file would hold them."""
+    """The evaluation's fakes (its latent codes), quantised to uint8 as an image file would hold them."""
     z = latents_for_indices(0, num_samples, model.hparams.latent_dim, SEED)
     return torch.cat([to_uint8(model.sample(batch)) for batch in z.split(batch_size)])
 
 
-def real_images(num_samples, resolution) -> torch.Tensor:
-    """The callback's real images: `RealStatistics`' seeded choice of `num_samples` images of the split."""
-    images = load_images(DATASET, None, SPLIT == "train", resolution)
-    return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(SEED))[:num_samples]]
-
-
 def our_fid(extractor, fake, real, batch_size) -> float:
-    """As `FIDCallback` computes it: features in batches, the real side's statistics, torchmetrics' FID."""
+    """As the evaluation computes it: features in batches, the real side's statistics, torchmetrics' FID."""
 
     def features(images):
         return extract_features(extractor, (to_float(batch) for batch in images.split(batch_size)), "cpu")
@@ -147,17 +145,21 @@ def main():
     parser.add_argument("--batch_size", type=int, default=250, help="of generation and extraction, on both sides")
     parser.add_argument("--ckpt_path", help="an SN-GAN run's checkpoint (default: an untrained SNGAN())")
     parser.add_argument("--rounds", type=int, default=3, help="repeat each comparison this many times, interleaved")
+    parser.add_argument("--root", help="Fashion-MNIST's directory (default: where the data module looks)")
+    parser.add_argument("--weights", help="the lenet-fmnist classifier (default: the cache's, from `make evaluator`)")
     args = parser.parse_args()
     pl.seed_everything(SEED, verbose=False)
     model = SNGAN.load_from_checkpoint(args.ckpt_path, map_location="cpu", weights_only=True) if args.ckpt_path else SNGAN()
-    weights = default_weights_path(DATASET)  # before LIGHTNING_GANS_CACHE moves to the cold cache
-    extractor = build_feature_extractor(EXTRACTOR, str(weights))  # also: a clear error when the weights are missing
+    weights = args.weights or str(default_weights_path(DATASET))  # before LIGHTNING_GANS_CACHE moves to the cold cache
+    extractor = build_feature_extractor(EXTRACTOR, weights)  # also: a clear error when the weights are missing
+    reference = RealStatistics(DATASET, args.root, SPLIT, model.hparams.data_shape[-1], args.num_samples, SEED)
+    real = reference.images  # the evaluation's seeded choice of real images, loaded once
 
     # Every round starts from a fresh cache; round 1's cold evaluation is also the process's first.
     cold, warm, fids = [], [], set()
     for _ in range(args.rounds):
         (cold_seconds, cold_fid), (warm_seconds, warm_fid) = cold_and_warm_evaluations(
-            model, args.num_samples, args.batch_size, weights)
+            model, reference, weights, args.batch_size)
         cold.append(cold_seconds)
         warm.append(warm_seconds)
         fids.update((cold_fid, warm_fid))
@@ -165,7 +167,6 @@ def main():
 
     register_feature_extractor(EXTRACTOR, torch_fidelity_extractor(extractor))
     fake = generated_images(model, args.num_samples, args.batch_size)
-    real = real_images(args.num_samples, model.hparams.data_shape[-1])
     ours, theirs = [], []
     for _ in range(args.rounds):  # interleaved, so warm-up and machine noise fall on both sides
         ours_seconds, ours_fid = timed(our_fid, extractor, fake, real, args.batch_size)

@@ -13,13 +13,18 @@ float32 (`penalties._input_gradients`) with the backward under autocast, and bot
    way, and under 32-true, alternated over `--rounds` rounds.
 """
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout, for `benchmarks.throughput`
+
 import argparse
 import contextlib
 
 import pytorch_lightning as pl
 import torch
-from throughput import DATA_SHAPE, fit_images_per_second
 
+from benchmarks.throughput import DATA_SHAPE, fit_images_per_second
 from lightning_gans import WGANGP
 from lightning_gans.data import load_images, to_float
 from lightning_gans.nets import build_networks
