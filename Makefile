@@ -63,11 +63,12 @@ PARALLEL ?= 2
 bench: $(if $(filter toy toy-ring,$(PRESET)),setup,evaluator)
 	$(BIN)/lightning-gans bench --preset $(PRESET) --seeds $(SEEDS) --parallel $(PARALLEL) $(if $(ARGS),-- $(ARGS))
 
+# Scripts of benchmarks/ (benchmarks/README.md lists them all); ARGS go to the script, e.g. ARGS="--rounds 1".
 bench-fid: evaluator
-	$(BIN)/python benchmarks/fid.py
+	$(BIN)/python benchmarks/fid.py $(ARGS)
 
 bench-augment: setup
-	$(BIN)/python benchmarks/augment.py
+	$(BIN)/python benchmarks/augment.py $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,5 +1,5 @@
 """A small StyleGAN2 (Karras et al. 2020, config F with ADA's cifar preset for depth), after stylegan2-ada's
-`networks.py`: the generator and critic `StyleGANADA` trains (its architecture 'stylegan'). Not in
+`training/networks.py`: the generator and critic `StyleGANADA` trains (its architecture 'stylegan'). Not in
 `nets.ARCHITECTURES`: spectral norm, critic dropout and CT-GAN's features/head do not apply to it, and its
 mapping depth is an extra option; `build_stylegan` builds the pair.
 
