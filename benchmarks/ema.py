@@ -3,7 +3,7 @@ generator, all measured on one training trajectory per technique and seed.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ema.py [--techniques sngan,wgan_gp] [--seeds 1] [--at 150,600]
 
-Each run is `lightning-gans fit` with the fmnist-cpu protocol (`bench.PRESETS['fmnist-cpu']`: FID of 2,000 samples
+Each run is `lightning-gans fit` with the fmnist-cpu protocol (`bench.presets.PRESETS['fmnist-cpu']`: FID of 2,000 samples
 in lenet-fmnist features against 2,000 training images) at the CNN width 16 and batch 32 the README's table was
 measured with (`PROTOCOL`), stopped at the last `--at` step. Beside training, a callback keeps one EMA copy of G per
 (decay schedule, BatchNorm buffers) pair and, at each `--at` G step, scores every variant with the same latent
@@ -25,7 +25,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 
-from lightning_gans.commands.bench import PRESETS, QUIET
+from lightning_gans.bench.presets import PRESETS
+from lightning_gans.bench.runner import QUIET
 from lightning_gans.commands.fit import GANCLI
 from lightning_gans.metrics import build_feature_extractor
 from lightning_gans.metrics.evaluation import image_metrics

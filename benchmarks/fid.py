@@ -1,6 +1,6 @@
 """Seconds of an FID evaluation of SN-GAN (lenet-fmnist features, test split, CPU) as `lightning-gans evaluate`
-runs it (the extractor built, `reference.RealStatistics` loaded or computed, `evaluation.image_metrics`) with a cold
-and then a warm real-statistics cache, and our feature extraction + FID against torch-fidelity 0.4's
+runs it (a `FIDProtocol`'s extractor built, its real statistics loaded or computed, the generator measured) with a
+cold and then a warm real-statistics cache, and our feature extraction + FID against torch-fidelity 0.4's
 `calculate_metrics` with the same network on the same uint8 images. Reports the times, their ratios and the FIDs.
 
     .venv/bin/python benchmarks/fid.py [--num_samples 2000] [--batch_size 250] [--rounds 3]
@@ -21,18 +21,17 @@ from torch_fidelity import calculate_metrics, register_feature_extractor
 from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.helpers import vassert
 
-from lightning_gans import SNGAN
+from lightning_gans import SNGAN, ImageDataModule
 from lightning_gans.data import to_float
-from lightning_gans.metrics import build_feature_extractor
-from lightning_gans.metrics.evaluation import image_metrics
 from lightning_gans.metrics.extractor_classifier import default_weights_path
 from lightning_gans.metrics.extractor_inception import to_uint8
 from lightning_gans.metrics.fid import extract_features, fid_features_to_statistics, fid_metric
-from lightning_gans.metrics.reference import RealStatistics
+from lightning_gans.metrics.keys import MetricKey
+from lightning_gans.metrics.protocol import FIDProtocol
 from lightning_gans.metrics.sampling import latents_for_indices
 
 EXTRACTOR, DATASET, SPLIT = "lenet-fmnist", "fashion_mnist", "test"
-SEED = 0  # the fid section's default: its latent codes and its choice of real images
+SEED = FIDProtocol.seed  # the protocol's default: its latent codes and its choice of real images
 
 
 def timed(function, *args):
@@ -43,25 +42,24 @@ def timed(function, *args):
 
 
 # ------------------------------------------------------------------------- evaluation, cold and warm cache
-def evaluation_fid(model, reference: RealStatistics, weights: str, batch_size: int) -> float:
-    """FID of one evaluation as `lightning-gans evaluate` runs it on one CPU process: the extractor built from its
-    weights file, the real statistics read from the cache or computed into it, the fakes scored (FID, KID,
-    precision and recall, class coverage)."""
-    extractor = build_feature_extractor(EXTRACTOR, weights)
-    real = reference.load_or_compute(extractor, batch_size, "cpu")
-    metrics = image_metrics(model.sample, extractor, real, reference.split, reference.num_samples,
-                            model.hparams.latent_dim, reference.seed, batch_size)
-    return next(value for key, value in metrics.items() if key.startswith("fid/"))
+def evaluation_fid(model, protocol: FIDProtocol, data: ImageDataModule) -> float:
+    """FID of one evaluation as `lightning-gans evaluate` runs it on one CPU process: the protocol's extractor
+    built, its real statistics read from the cache or computed into it, the fakes scored (FID, KID, precision and
+    recall, class coverage)."""
+    extractor = protocol.build_extractor()
+    real = protocol.reference(data).load_or_compute(extractor, protocol.batch_size, "cpu")
+    metrics = protocol.measure(model.sample, extractor, real, model.hparams.latent_dim)
+    return metrics[str(MetricKey.of("fid", protocol.extractor, protocol.num_samples, protocol.reference_split))]
 
 
-def cold_and_warm_evaluations(model, reference: RealStatistics, weights: str, batch_size: int):
+def cold_and_warm_evaluations(model, protocol: FIDProtocol, data: ImageDataModule):
     """(seconds, FID) of an evaluation with an empty real-statistics cache (a fresh directory), then of one reading
     what it cached."""
     with tempfile.TemporaryDirectory() as cache:
         os.environ["LIGHTNING_GANS_CACHE"] = cache
         try:
-            cold = timed(evaluation_fid, model, reference, weights, batch_size)
-            warm = timed(evaluation_fid, model, reference, weights, batch_size)
+            cold = timed(evaluation_fid, model, protocol, data)
+            warm = timed(evaluation_fid, model, protocol, data)
         finally:
             del os.environ["LIGHTNING_GANS_CACHE"]
     return cold, warm
@@ -151,15 +149,16 @@ def main():
     pl.seed_everything(SEED, verbose=False)
     model = SNGAN.load_from_checkpoint(args.ckpt_path, map_location="cpu", weights_only=True) if args.ckpt_path else SNGAN()
     weights = args.weights or str(default_weights_path(DATASET))  # before LIGHTNING_GANS_CACHE moves to the cold cache
-    extractor = build_feature_extractor(EXTRACTOR, weights)  # also: a clear error when the weights are missing
-    reference = RealStatistics(DATASET, args.root, SPLIT, model.hparams.data_shape[-1], args.num_samples, SEED)
-    real = reference.images  # the evaluation's seeded choice of real images, loaded once
+    protocol = FIDProtocol(EXTRACTOR, args.num_samples, SPLIT, args.batch_size, weights, seed=SEED)
+    extractor = protocol.build_extractor()  # also: a clear error when the weights are missing
+    data = ImageDataModule(DATASET, root=args.root, resolution=model.hparams.data_shape[-1])
+    real = protocol.reference(data).images  # the evaluation's seeded choice of real images, loaded once
 
     # Every round starts from a fresh cache; round 1's cold evaluation is also the process's first.
     cold, warm, fids = [], [], set()
     for _ in range(args.rounds):
         (cold_seconds, cold_fid), (warm_seconds, warm_fid) = cold_and_warm_evaluations(
-            model, reference, weights, args.batch_size)
+            model, protocol, data)
         cold.append(cold_seconds)
         warm.append(warm_seconds)
         fids.update((cold_fid, warm_fid))

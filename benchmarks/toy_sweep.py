@@ -4,7 +4,7 @@ setting, one `lightning-gans fit` per (setting, seed), two at a time, each with 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/toy_sweep.py [--only r1-base,r1-linear] [--seeds 0,2] [--parallel 2]
 
 A setting is a technique config under experiments/toy/ plus fit overrides on top of the `toy` preset's protocol
-(`bench.PRESETS['toy']`: grid25, 2,500 EMA-generator samples scored every 500 G steps here). Runs live in
+(`bench.presets.PRESETS['toy']`: grid25, 2,500 EMA-generator samples scored every 500 G steps here). Runs live in
 `--runs_root` (default results/toy_sweep/); a finished run (one whose metrics.csv has its last toy metrics row) is
 never retrained. The table, one row per (setting, seed) with the metrics at the end of the run and its training wall
 time, goes to benchmarks/toy_sweep.md between the markers; rows of runs no longer in `--runs_root` (earlier
@@ -19,7 +19,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lightning_gans.commands.bench import PRESETS, QUIET
+from lightning_gans.bench.presets import PRESETS
+from lightning_gans.bench.runner import QUIET
 
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "benchmarks" / "toy_sweep.md"
