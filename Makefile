@@ -23,14 +23,14 @@ data:
 		|| echo "note: apt-get could not install dataset-fashion-mnist; the data module will try a download"; \
 	fi
 
-# The offline FID feature extractor of the image configs (fid.extractor: lenet-fmnist), trained once (~3 min on CPU).
+# The offline FID feature extractor of the image configs (fid.extractor: lenet-fmnist), trained once (README, Evaluation, gives its time).
 EVALUATOR := $${LIGHTNING_GANS_CACHE:-$$HOME/.cache/lightning_gans}/evaluators/classifier-fashion_mnist.pt
 evaluator: setup
 	@test -f "$(EVALUATOR)" || $(BIN)/lightning-gans train-evaluator --dataset fashion_mnist
 
 # Lint, the layer contract (pyproject.toml's importlinter), then the suite on two workers, a test file each at a time
 # (so module fixtures train once per file), one thread each unless OMP_NUM_THREADS says otherwise: two workers of
-# two threads on two cores took 13.8 min here, of one thread 9.1 min.
+# two threads on two cores ran slower than of one thread (README, Tests).
 TEST_WORKERS ?= 2
 test: setup
 	$(BIN)/ruff check lightning_gans tests benchmarks

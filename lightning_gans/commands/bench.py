@@ -18,13 +18,9 @@ from pathlib import Path
 from lightning_gans.bench.presets import PRESETS
 from lightning_gans.bench.reference import real_data_reference
 from lightning_gans.bench.report import write_report
-from lightning_gans.bench.runner import QUIET, check_same_bench, plan_runs, train_all  # noqa: F401 (QUIET: see below)
+from lightning_gans.bench.runner import check_same_bench, plan_runs, train_all
 from lightning_gans.commands.arguments import OneLineParser
 from lightning_gans.errors import require
-
-# PRESETS and QUIET stay importable from here for benchmarks/toy_sweep.py and benchmarks/ema.py until they import
-# lightning_gans.bench.presets and lightning_gans.bench.runner themselves.
-__all__ = ["PRESETS", "QUIET", "main"]
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
