@@ -1,14 +1,19 @@
-"""FID and KID from features, as torchmetrics computes them (and reduces them across processes).
+"""FID and KID from features, computed as torchmetrics computes them, over the samples of every process.
 
 The pipeline: `extract_features` -> `fid_features_to_statistics` (the real side, cached) -> `fid_metric` /
-`kid_metric` holding both sides -> their `compute`, which sums the states of every process. The metrics are fed
-features, not images (their `feature` is an identity), so one extraction serves FID, KID and class coverage.
+`kid_metric` holding both sides -> their `compute`, which sums or gathers what every process holds. Both are fed
+features, not images, so one extraction serves FID, KID and class coverage. FID is computed here from the sums
+that add up across processes, since torchmetrics' FID takes the real side only as features, and those cached
+statistics replace; KID is torchmetrics' own, fed features (its `feature` is an identity).
 """
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
+
+from lightning_gans.processes import all_reduce_sum
 
 
 def count_label(n: int) -> str:
@@ -17,7 +22,7 @@ def count_label(n: int) -> str:
 
 
 class FeatureIdentity(nn.Module):
-    """The `feature` of torchmetrics' FID/KID when they are given features instead of images."""
+    """The `feature` of torchmetrics' KID when it is given features instead of images."""
 
     def __init__(self, num_features: int):
         super().__init__()
@@ -40,19 +45,66 @@ def fid_features_to_statistics(features: torch.Tensor) -> dict[str, torch.Tensor
             "features": features.float()}
 
 
-def fid_metric(real: dict | None, fake: torch.Tensor) -> FrechetInceptionDistance:
-    """torchmetrics' FID holding `fake` features and, when given, the real side's statistics (set as the sums
-    torchmetrics keeps, so the real features are not summed again). `compute` reduces across processes."""
-    fid = FrechetInceptionDistance(feature=FeatureIdentity(fake.shape[1]), reset_real_features=False).to(fake.device)
-    fid.orig_dtype = torch.float32  # torchmetrics sets it in update; a process without samples never updates
-    if len(fake):
-        fid.update(fake, real=False)
-    if real is not None:
-        n, mean = real["n"].to(fake.device), real["mean"].to(fake.device)
-        fid.real_features_sum = mean * n
-        fid.real_features_cov_sum = real["cov"].to(fake.device) * (n - 1) + n * torch.outer(mean, mean)
-        fid.real_features_num_samples = n
-    return fid
+def frechet_distance(mean_a: torch.Tensor, cov_a: torch.Tensor, mean_b: torch.Tensor, cov_b: torch.Tensor) -> torch.Tensor:
+    """||mean_a - mean_b||^2 + Tr(cov_a + cov_b - 2 (cov_a cov_b)^1/2), the trace of the root taken as the sum of
+    the square roots of the eigenvalues of cov_a cov_b (as torchmetrics computes it)."""
+    root_trace = torch.linalg.eigvals(cov_a @ cov_b).sqrt().real.sum()
+    return (mean_a - mean_b).square().sum() + (cov_a.trace() + cov_b.trace()) - 2 * root_trace
+
+
+@dataclass
+class FeatureSums:
+    """Count, sum and sum of outer products (float64) of a feature set: the statistics that add up across
+    processes, kept as torchmetrics' FID keeps its states."""
+
+    count: torch.Tensor
+    total: torch.Tensor
+    outer: torch.Tensor
+
+    @classmethod
+    def of_features(cls, features: torch.Tensor) -> "FeatureSums":
+        features = features.double()
+        return cls(torch.tensor(len(features), device=features.device), features.sum(0), features.T @ features)
+
+    @classmethod
+    def of_statistics(cls, statistics: dict[str, torch.Tensor], device) -> "FeatureSums":
+        """The sums behind `fid_features_to_statistics`' mean and unbiased covariance."""
+        n, mean = statistics["n"].to(device), statistics["mean"].to(device)
+        return cls(n, mean * n, statistics["cov"].to(device) * (n - 1) + n * torch.outer(mean, mean))
+
+    @classmethod
+    def empty(cls, num_features: int, device) -> "FeatureSums":
+        return cls.of_features(torch.empty(0, num_features, device=device))
+
+    def summed_over_processes(self) -> "FeatureSums":
+        return FeatureSums(all_reduce_sum(self.count), all_reduce_sum(self.total), all_reduce_sum(self.outer))
+
+    def mean_and_covariance(self) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.total / self.count
+        return mean, (self.outer - self.count * torch.outer(mean, mean)) / (self.count - 1)
+
+
+@dataclass
+class FrechetDistanceOverProcesses:
+    """The FID between the real side and the fakes that every process holds part of; `compute` is collective."""
+
+    real: FeatureSums
+    fake: FeatureSums
+
+    def compute(self) -> torch.Tensor:
+        real, fake = self.real.summed_over_processes(), self.fake.summed_over_processes()
+        if real.count < 2 or fake.count < 2:
+            raise RuntimeError("the FID needs at least 2 real and 2 generated samples")
+        # float32, the dtype torchmetrics' FID returned for float32 features, so values compare with earlier runs'
+        return frechet_distance(*real.mean_and_covariance(), *fake.mean_and_covariance()).float()
+
+
+def fid_metric(real: dict | None, fake: torch.Tensor) -> FrechetDistanceOverProcesses:
+    """The FID of `fake` features against the real statistics `real` (`fid_features_to_statistics`), which one
+    process holds (None on the others) so that the sum over processes counts them once."""
+    device, num_features = fake.device, fake.shape[1]
+    real_sums = FeatureSums.of_statistics(real, device) if real is not None else FeatureSums.empty(num_features, device)
+    return FrechetDistanceOverProcesses(real_sums, FeatureSums.of_features(fake))
 
 
 def kid_metric(real_features: torch.Tensor, fake: torch.Tensor, subset_size: int) -> KernelInceptionDistance:
