@@ -5,9 +5,9 @@ Exit codes: 0 done; 2 bad input (one line on stderr naming the problem and the f
 and 143 SIGTERM, both after saving a resumable checkpoint (`training.checkpoints.GANCheckpoint`)."""
 
 import importlib
-import re
 import signal
 import sys
+import warnings
 
 from lightning_gans.commands.configs import require_config
 from lightning_gans.errors import ConfigError, TrainingDiverged
@@ -32,22 +32,18 @@ def command_list() -> str:
 def one_line(error: Exception) -> str:
     """Condense one of jsonargparse's errors (they span many lines) into one line naming the key and the fix."""
     from lightning_gans.techniques import TECHNIQUES
+    from lightning_gans.training.adapters import argument_error_details
 
-    text = str(error)
-    lines = [re.sub(r"^- ", "", line.strip()) for line in text.splitlines() if line.strip()]
-    keys = re.findall(r'Parser key "([^"]+)"', text)
-    key = ".".join(keys) or None
-    unknown = re.search(r"Option '([^']+)' is not accepted", text) or re.search(r"nrecognized arguments: (.+)", text)
-    if unknown:
-        name = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+    details = argument_error_details(error)
+    key, value = details.key, details.value or "?"
+    if details.unknown_option:
+        name = f"{key}.{details.unknown_option}" if key else details.unknown_option
         return f"unknown config key {name}: see `lightning-gans fit --help` for the keys"
-    given = re.search(r"Given value: (.+)", text[text.rfind("Parser key"):])
-    value = given.group(1) if given else "?"
-    if key == "model" and "import path" in text:
+    if key == "model" and details.bad_import_path:
         return f"model={value} is not a known technique: choose one of {', '.join(t.__name__ for t in TECHNIQUES.values())}"
     if key:
         return f"{key}={value} is invalid: see `lightning-gans fit --help` for what {key} accepts"
-    return lines[0] if lines else type(error).__name__
+    return details.first_line or type(error).__name__
 
 
 def run(argv: list[str]) -> None:
@@ -58,6 +54,8 @@ def run(argv: list[str]) -> None:
         raise ConfigError(f"unknown command {argv[0]!r}", f"choose one of {', '.join(COMMANDS)} (see lightning-gans --help)")
     if argv[0] == "fit":
         require_config(argv[1:])  # before Lightning is imported: the message comes at once
+    # Lightning's CLI calls jsonargparse APIs that later jsonargparse versions deprecate: not the user's to act on
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pytorch_lightning\.cli")
     importlib.import_module(COMMANDS[argv[0]][0]).main(argv[1:])
 
 

@@ -7,41 +7,92 @@ An explicit WANDB_MODE wins (`disabled` leaves W&B out). A resumed run continues
 
 import csv
 import os
+from argparse import Namespace
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger, WandbLogger
-from pytorch_lightning.loggers.csv_logs import ExperimentWriter
-from pytorch_lightning.loggers.logger import rank_zero_experiment
+import torch
+from pytorch_lightning.core.saving import save_hparams_to_yaml
+from pytorch_lightning.loggers import Logger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from lightning_gans.errors import ConfigError
+from lightning_gans.training.adapters import wandb_credentials_configured
 
 LOGGER_CHOICES = ("wandb", "csv", "tensorboard", "none")
 
 
-class AppendingExperimentWriter(ExperimentWriter):
-    """Lightning's CSV writer deletes an existing metrics.csv; this one appends to it, keeping its columns."""
+class MetricsFile:
+    """A CSV file of metric rows that only grows: a resumed run's rows go below the earlier sessions' rows. The
+    columns are the sorted union of the keys; a row with a key the header lacks rewrites the file with the wider
+    header, leaving that column blank in the earlier rows."""
 
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):
-            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
-                self.metrics_keys = next(csv.reader(file), [])
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def columns(self) -> list[str]:
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="") as file:
+            return next(csv.reader(file), [])
+
+    def rows(self) -> list[dict[str, str]]:
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="") as file:
+            return list(csv.DictReader(file))
+
+    def append(self, row: dict[str, Any]) -> None:
+        columns = self.columns()
+        if set(row) <= set(columns):
+            with open(self.path, "a", newline="") as file:
+                csv.DictWriter(file, fieldnames=columns).writerow(row)
+            return
+        earlier = self.rows()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=sorted({*columns, *row}))
+            writer.writeheader()
+            writer.writerows([*earlier, row])
 
 
-class RunCSVLogger(CSVLogger):
-    """Writes `<run_dir>/metrics.csv`; a resumed run appends its rows to those before."""
+class RunCSVLogger(Logger):
+    """Writes `<run_dir>/metrics.csv` (a `MetricsFile`: each logged row with its `step`, appended as it comes) and
+    the hyperparameters into `<run_dir>/hparams.yaml`. Lightning's CSVLogger would delete the metrics.csv of the
+    run's earlier sessions."""
 
     def __init__(self, run_dir: Path):
-        super().__init__(save_dir=run_dir, name="", version="")
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.metrics = MetricsFile(self.run_dir / "metrics.csv")
+        self.hparams: dict[str, Any] = {}
 
     @property
-    @rank_zero_experiment
-    def experiment(self) -> AppendingExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = AppendingExperimentWriter(log_dir=self.log_dir)
-        return self._experiment
+    def name(self) -> str:
+        return ""
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    @property
+    def save_dir(self) -> str:
+        return str(self.run_dir)
+
+    @property
+    def log_dir(self) -> str:
+        return str(self.run_dir)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: dict[str, Any] | Namespace, *args, **kwargs) -> None:
+        self.hparams.update(vars(params) if isinstance(params, Namespace) else params)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_hparams_to_yaml(self.run_dir / "hparams.yaml", self.hparams)
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, float], step: Optional[int] = None) -> None:
+        row = {key: value.item() if isinstance(value, torch.Tensor) else value for key, value in metrics.items()}
+        self.metrics.append({**row, "step": step})
 
 
 class FinishingWandbLogger(WandbLogger):
@@ -63,8 +114,10 @@ class FinishingWandbLogger(WandbLogger):
 
     def finalize(self, status: str) -> None:
         super().finalize(status)
-        if self._experiment is not None:
-            run = self._experiment
+        import wandb
+
+        # The run this logger started or joined (WandbLogger reuses a run in progress); None if it never logged.
+        if (run := wandb.run) is not None:
             self.view = f"wandb sync {run.sync_dir}" if run.offline else f"open {run.url}"
             run.finish(exit_code=0 if status == "success" else 1)
 
@@ -76,21 +129,12 @@ def summarize(loggers: list[Logger], values: dict[str, float]) -> None:
             logger.experiment.summary.update(values)
 
 
-def wandb_api_key_configured() -> bool:
-    """Whether wandb finds credentials (environment, netrc or settings) for its host, without prompting."""
-    from wandb.sdk import wandb_setup
-    from wandb.sdk.lib import wbauth
-
-    host = wandb_setup.singleton().settings.base_url
-    return wbauth.authenticate_session(host=host, source="lightning-gans", prompt=False, update_session=False) is not None
-
-
 def wandb_mode() -> str:
     """WANDB_MODE when set, else online with credentials and offline without; online without them is an error."""
     mode = os.environ.get("WANDB_MODE")
     if mode not in (None, "", "online", "run"):
         return mode  # offline, dryrun or disabled need no credentials
-    if wandb_api_key_configured():
+    if wandb_credentials_configured():
         return "online"
     if mode:
         raise ConfigError(f"WANDB_MODE={mode} is invalid", "no W&B API key is configured; run `wandb login` or set "
@@ -108,7 +152,7 @@ def build_loggers(
     choice: str, run_dir: Path, run_name: Optional[str] = None, project: Optional[str] = None,
     group: Optional[str] = None, tags: tuple[str, ...] = (), run_config: Optional[dict] = None,
 ) -> list[Logger]:
-    """The CSVLogger writing `<run_dir>/metrics.csv`, plus the logger `choice` names (see `LOGGER_CHOICES`);
+    """The RunCSVLogger writing `<run_dir>/metrics.csv`, plus the logger `choice` names (see `LOGGER_CHOICES`);
     `run_name`, `project`, `group`, `tags` and `run_config` (beside the model's hyperparameters, which Lightning
     logs) describe the W&B run."""
     loggers: list[Logger] = [RunCSVLogger(run_dir)]

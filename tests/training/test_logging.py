@@ -16,7 +16,7 @@ from tensorboardX.proto import event_pb2
 from wandb_records import history_rows, read_records
 
 from lightning_gans.commands.fit import GANCLI
-from lightning_gans.training.loggers import wandb_mode
+from lightning_gans.training.loggers import MetricsFile, RunCSVLogger, previous_wandb_id, wandb_mode
 from lightning_gans.training.sample_grids import save_critic_contour
 
 # ring8 and a constant learning rate, whatever the toy config's own: the tests below expect them in the logs.
@@ -31,7 +31,7 @@ def metrics_rows(run_dir):
         return list(csv.DictReader(f))
 
 
-def test_wandb_logs_offline_without_a_key_or_a_prompt_and_a_resume_continues_its_run(tmp_path, monkeypatch):
+def test_wandb_logs_offline_without_a_key_or_a_prompt_and_a_resume_continues_its_run(tmp_path, monkeypatch, capsys):
     # No API key, no WANDB_MODE, and a home of its own so that a developer's netrc or settings cannot leak in.
     # Under pytest stdin is not a terminal and raises when read, so a login prompt would fail the test.
     for key in [key for key in os.environ if key.startswith("WANDB_")]:
@@ -43,11 +43,13 @@ def test_wandb_logs_offline_without_a_key_or_a_prompt_and_a_resume_continues_its
     command = ["fit", *TOY, *QUIET, "--runs_root", str(tmp_path / "runs"), "--run_name", "offline",
                "--wandb_group", "bench-1", "--wandb_tags", "[extra]"]
     GANCLI(args=[*command, "--model.max_g_steps", "20"])
+    first_summary = capsys.readouterr().out
     GANCLI(args=[*command, "--model.max_g_steps", "30", "--ckpt_path", "last"])
     wandb.teardown()  # wandb-core writes the run files asynchronously: wait for it as the end of a process would
 
     run_dir = tmp_path / "runs" / "wgan_gp" / "offline"
     offline_runs = sorted((run_dir / "wandb").glob("offline-run-*"))
+    assert f"  view           wandb sync {offline_runs[0]}\n" in first_summary  # the run finished with its fit
     assert len(offline_runs) == 2 and len({path.name.rsplit("-", 1)[1] for path in offline_runs}) == 1  # one W&B run
     first_log = next(offline_runs[0].glob("run-*.wandb"))
     records = read_records(first_log)
@@ -146,3 +148,37 @@ def test_wandb_mode_is_online_only_with_a_key_and_an_explicit_mode_wins(tmp_path
     assert wandb_mode() == "online"
     monkeypatch.setenv("WANDB_MODE", "disabled")
     assert wandb_mode() == "disabled"
+
+
+def test_a_resume_continues_the_newest_wandb_run_of_the_run_directory(tmp_path):
+    assert previous_wandb_id(tmp_path) is None  # no wandb/ yet
+    wandb_dir = tmp_path / "wandb"
+    for name in ("offline-run-20260101_120000-first", "run-20260102_090000-newest", "offline-run-20251231_235959-older",
+                 "latest-run", "debug.log"):
+        (wandb_dir / name).mkdir(parents=True)
+    assert previous_wandb_id(tmp_path) == "newest"  # by the time in the name, online or offline
+
+
+def test_the_metrics_file_appends_rows_and_widens_its_header_for_a_new_key(tmp_path):
+    metrics = MetricsFile(tmp_path / "run" / "metrics.csv")
+    assert metrics.columns() == [] and metrics.rows() == []
+    metrics.append({"step": 1, "loss/d": 0.5})
+    metrics.append({"step": 2, "loss/d": 0.25})
+    assert metrics.columns() == ["loss/d", "step"]
+    metrics.append({"step": 2, "fid/x": 7.0})
+    assert metrics.columns() == ["fid/x", "loss/d", "step"]
+    assert metrics.rows() == [{"fid/x": "", "loss/d": "0.5", "step": "1"}, {"fid/x": "", "loss/d": "0.25", "step": "2"},
+                              {"fid/x": "7.0", "loss/d": "", "step": "2"}]
+
+
+def test_a_resumed_run_csv_logger_appends_to_the_rows_of_the_earlier_session(tmp_path):
+    first = RunCSVLogger(tmp_path)
+    first.log_hyperparams({"lr_d": 1e-3})
+    first.log_metrics({"loss/d": torch.tensor(0.5), "progress/g_step": 10}, step=10)
+    first.finalize("success")
+    resumed = RunCSVLogger(tmp_path)
+    resumed.log_metrics({"loss/d": 0.25, "progress/g_step": 20}, step=20)
+    assert metrics_rows(tmp_path) == [{"loss/d": "0.5", "progress/g_step": "10", "step": "10"},
+                                      {"loss/d": "0.25", "progress/g_step": "20", "step": "20"}]
+    assert (tmp_path / "hparams.yaml").read_text() == "lr_d: 0.001\n"
+    assert resumed.log_dir == resumed.save_dir == str(tmp_path)
