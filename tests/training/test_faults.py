@@ -66,29 +66,50 @@ def cli(*args):
     return [sys.executable, "-m", "lightning_gans.commands.main", "fit", "--config", TOY, *FAST, *args]
 
 
+# The fault-injection callbacks, loaded by class path in the runs' processes
+WITH_TEST_CALLBACKS = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
 LONG = ("--model.max_g_steps", "100000")
 # A process still running this many seconds after it should have stopped hangs (subprocess.TimeoutExpired fails the
-# test); generous, so that a loaded machine is not mistaken for a hang.
+# test); generous, so that a loaded machine is not mistaken for a hang. Also the wait for a run's first checkpoint.
 HANG = 300
 EVERY = ("--checkpoint.every_n_g_steps", "10", "--trainer.log_every_n_steps", "1")
+# The interrupted run waits at G step 11 for the signal, which the test sends once g0000010.ckpt is written
+PAUSED = ("--trainer.callbacks+=fault_injection.PauseUntilSignal", "--trainer.callbacks.g_step=11")
+
+
+def wait_for_file(path, process, stderr_path, limit=HANG) -> None:
+    """Return once `path` exists; fail, naming it, if `process` exits first or `limit` seconds pass."""
+    deadline = time.monotonic() + limit
+    while not path.is_file():
+        if process.poll() is not None:
+            pytest.fail(f"the run exited with {process.returncode} before writing {path.name}:\n"
+                        f"{stderr_path.read_text()[-2000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the run wrote no {path.name} within {limit} s")
+        time.sleep(0.1)
 
 
 def interrupt_a_run(runs, run_name, signum, run_args=LONG) -> int:
-    """Start a toy run (`run_args` and EVERY), send `signum` once its first periodic checkpoint is written, check it
-    exits 128 + signum (130 for Ctrl+C, 143 for SIGTERM) with a resumable last.ckpt, and return its generator step."""
-    process = subprocess.Popen(cli("--runs_root", str(runs), "--run_name", run_name, *run_args, *EVERY),
-                               stderr=subprocess.PIPE, text=True)
-    first = runs / "sngan" / run_name / "checkpoints" / "g0000010.ckpt"
-    deadline = time.time() + 120
-    while time.time() < deadline and not first.is_file():
-        time.sleep(0.1)
-    process.send_signal(signum)
-    _, stderr = process.communicate(timeout=HANG)
+    """Start a toy run (`run_args`, EVERY and PAUSED), send `signum` once its first periodic checkpoint is written,
+    check it exits 128 + signum (130 for Ctrl+C, 143 for SIGTERM) with a resumable last.ckpt, and return its
+    generator step."""
+    stderr_path = runs / f"{run_name}.stderr"
+    with open(stderr_path, "w") as stderr_file:  # a file, not a pipe, which a long wait could fill
+        process = subprocess.Popen(cli("--runs_root", str(runs), "--run_name", run_name, *run_args, *EVERY, *PAUSED),
+                                   stderr=stderr_file, text=True, env=WITH_TEST_CALLBACKS)
+        try:
+            wait_for_file(runs / "sngan" / run_name / "checkpoints" / "g0000010.ckpt", process, stderr_path)
+            process.send_signal(signum)
+            process.wait(timeout=HANG)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    stderr = stderr_path.read_text()
     assert process.returncode == 128 + signum, stderr[-2000:]
     name = "Ctrl+C" if signum == signal.SIGINT else "SIGTERM"
     assert "Traceback" not in stderr and f"stopped by a signal ({name}) at generator step" in stderr
     stopped_at = torch.load(runs / "sngan" / run_name / "checkpoints" / "last.ckpt", weights_only=True)
-    assert stopped_at["lightning_gans"]["g_step"] >= 10
+    assert stopped_at["lightning_gans"]["g_step"] == 11
     return stopped_at["lightning_gans"]["g_step"]
 
 
@@ -98,7 +119,7 @@ def test_ctrl_c_stops_at_a_step_boundary_with_a_checkpoint_and_exits_130(tmp_pat
 
 def test_after_sigterm_the_identical_resume_auto_command_ends_where_an_uninterrupted_run_ends(tmp_path, capsys):
     """The requeued job's command: `--resume auto` starts the run, continues it after SIGTERM (143), and says a
-    finished run is complete."""
+    finished run is complete. (Only the first start carries the test's callback that waits for the signal.)"""
     budget = 60
     run = ("--resume", "auto", "--model.max_g_steps", str(budget))
     stopped_at = interrupt_a_run(tmp_path, "requeued", signal.SIGTERM, run)
@@ -123,13 +144,12 @@ def test_after_sigterm_the_identical_resume_auto_command_ends_where_an_uninterru
 
 @pytest.mark.parametrize("rank", [0, 1])
 def test_a_failing_ddp_rank_ends_every_process(rank, tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run(
         cli("--runs_root", str(tmp_path), "--run_name", "ddp", "--model.max_g_steps", "100000",
             "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
             "--trainer.callbacks+=fault_injection.RaiseOnRank", f"--trainer.callbacks.rank={rank}",
             "--trainer.callbacks.g_step=5"),
-        capture_output=True, text=True, timeout=HANG, env=env, cwd=tmp_path,
+        capture_output=True, text=True, timeout=HANG, env=WITH_TEST_CALLBACKS, cwd=tmp_path,
     )
     assert result.returncode != 0, result.stderr[-2000:]
     assert f"injected failure on rank {rank}" in result.stderr
