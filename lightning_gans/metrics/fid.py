@@ -2,9 +2,9 @@
 
 The pipeline: `extract_features` -> `fid_features_to_statistics` (the real side, cached) -> `fid_metric` /
 `kid_metric` holding both sides -> their `compute`, which sums or gathers what every process holds. Both are fed
-features, not images, so one extraction serves FID, KID and class coverage. FID is computed here from the sums
-that add up across processes, since torchmetrics' FID takes the real side only as features, and those cached
-statistics replace; KID is torchmetrics' own, fed features (its `feature` is an identity).
+features, not images, so one extraction serves FID, KID and class coverage. The FID is computed here, from sums
+that add up across processes: torchmetrics' FID takes the real side only as features, which the cached statistics
+stand in for. The KID is torchmetrics' own, fed features (its `feature` is an identity).
 """
 
 from dataclasses import dataclass

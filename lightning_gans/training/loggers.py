@@ -44,7 +44,7 @@ class MetricsFile:
 
     def append(self, row: dict[str, Any]) -> None:
         columns = self.columns()
-        if set(row) <= set(columns):
+        if columns and set(row) <= set(columns):
             with open(self.path, "a", newline="") as file:
                 csv.DictWriter(file, fieldnames=columns).writerow(row)
             return
