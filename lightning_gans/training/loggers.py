@@ -17,6 +17,7 @@ from pytorch_lightning.loggers import Logger, TensorBoardLogger, WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from lightning_gans.errors import ConfigError
+from lightning_gans.run.layout import RunLayout
 from lightning_gans.training.adapters import wandb_credentials_configured
 
 LOGGER_CHOICES = ("wandb", "csv", "tensorboard", "none")
@@ -64,7 +65,7 @@ class RunCSVLogger(Logger):
     def __init__(self, run_dir: Path):
         super().__init__()
         self.run_dir = Path(run_dir)
-        self.metrics = MetricsFile(self.run_dir / "metrics.csv")
+        self.metrics = MetricsFile(RunLayout(self.run_dir).metrics_csv)
         self.hparams: dict[str, Any] = {}
 
     @property
@@ -144,7 +145,7 @@ def wandb_mode() -> str:
 
 def previous_wandb_id(run_dir: Path) -> Optional[str]:
     """The id of the newest W&B run in `<run_dir>/wandb/` ((offline-)run-<time>-<id>), so a resume continues it."""
-    runs = sorted((run_dir / "wandb").glob("*run-*-*"), key=lambda path: path.name.split("run-", 1)[1])
+    runs = sorted(RunLayout(run_dir).wandb.glob("*run-*-*"), key=lambda path: path.name.split("run-", 1)[1])
     return runs[-1].name.rsplit("-", 1)[1] if runs else None
 
 
@@ -157,7 +158,7 @@ def build_loggers(
     logs) describe the W&B run."""
     loggers: list[Logger] = [RunCSVLogger(run_dir)]
     if choice == "tensorboard":
-        loggers.append(TensorBoardLogger(save_dir=run_dir, name="", version="tensorboard"))
+        loggers.append(TensorBoardLogger(save_dir=run_dir, name="", version=RunLayout(run_dir).tensorboard.name))
     elif choice == "wandb" and (mode := wandb_mode()) != "disabled":
         loggers.append(FinishingWandbLogger(
             save_dir=str(run_dir), name=run_name, id=previous_wandb_id(run_dir), project=project, group=group,
