@@ -4,7 +4,8 @@
         config.yaml                   the resolved configuration (it says nothing of where the run lies)
         checkpoints/last.ckpt         the newest state; best.ckpt, g<step>.ckpt beside it
         samples/g<step>.png           sample grids
-        metrics.csv                   every logged row (Lightning's CSVLogger names it so: `METRICS_CSV`)
+        metrics.csv                   every logged row (`training.loggers.RunCSVLogger`, appended across resumes)
+        hparams.yaml                  the technique's hyperparameters, as Lightning's loggers save them
         metrics.session<N>.csv        a bench run's earlier sessions, set aside before each resume
         metrics.json                  the last `lightning-gans evaluate`
         bench.json                    a bench run that finished
@@ -18,7 +19,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-METRICS_CSV = "metrics.csv"  # the name Lightning's CSVLogger gives its file (`training.loggers.RunCSVLogger`)
+METRICS_CSV = "metrics.csv"
+HPARAMS_YAML = "hparams.yaml"
 SESSION_CSV = "metrics.session{}.csv"  # N = 0, 1, ... in the order the bench set them aside
 SESSION_CSV_PATTERN = re.compile(re.escape(SESSION_CSV).replace(r"\{\}", r"(\d+)"))
 CHECKPOINT_NAMES = ("best", "last")  # what `--ckpt_path` may name instead of a file
@@ -97,6 +99,10 @@ class RunLayout:
     @property
     def metrics_csv(self) -> Path:
         return self.root / METRICS_CSV
+
+    @property
+    def hparams(self) -> Path:
+        return self.root / HPARAMS_YAML
 
     @property
     def metrics_json(self) -> Path:

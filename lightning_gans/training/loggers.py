@@ -88,7 +88,7 @@ class RunCSVLogger(Logger):
     def log_hyperparams(self, params: dict[str, Any] | Namespace, *args, **kwargs) -> None:
         self.hparams.update(vars(params) if isinstance(params, Namespace) else params)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        save_hparams_to_yaml(self.run_dir / "hparams.yaml", self.hparams)
+        save_hparams_to_yaml(RunLayout(self.run_dir).hparams, self.hparams)
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, float], step: Optional[int] = None) -> None:

@@ -3,9 +3,7 @@ place, and a run's own config.yaml locating its runs root."""
 
 from pathlib import Path
 
-from pytorch_lightning.loggers.csv_logs import ExperimentWriter
-
-from lightning_gans.run.layout import METRICS_CSV, RunLayout, session_number
+from lightning_gans.run.layout import RunLayout, session_number
 
 
 def test_every_path_of_a_run_lies_inside_its_directory_relative_to_it():
@@ -45,6 +43,3 @@ def test_a_runs_own_config_yaml_locates_its_runs_root_and_other_configs_do_not(t
     assert RunLayout.runs_root_of_config(run.config, "wgan") is None  # not a run of this technique
     assert RunLayout.runs_root_of_config(tmp_path / "sngan.yaml", "sngan") is None
 
-
-def test_the_layouts_metrics_file_is_the_one_lightnings_csv_logger_writes():
-    assert ExperimentWriter.NAME_METRICS_FILE == METRICS_CSV
