@@ -303,9 +303,9 @@ class GANTechnique(pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.connect_data(self.trainer.datamodule)
-        ddp.allow_partial_backward(self.trainer)
 
     def on_fit_start(self) -> None:
+        ddp.require_unused_parameter_detection(self.trainer)
         # The data stream continues where this run's counter stands (a resumed checkpoint has set it by now).
         self.trainer.datamodule.seek(self.progress.images_seen)
 
