@@ -15,6 +15,8 @@ on homogeneous RGB (grayscale: on the luma).
 Each op draws its parameter, then whether it applies (stylegan2-ada's order). Lite: no anti-aliasing filter around
 the resampling, no cutout or noise ops. Everything is differentiable w.r.t. the images; p = 0 returns them
 unchanged, and p above 1 (which the ADA controller allows, as stylegan2-ada's does) acts as p = 1.
+As in stylegan2-ada, p is a buffer of the pipe: it is saved in the module's state_dict, moves with the module, and
+the ADA controller (`techniques.ada`) adjusts it in place.
 """
 
 import math
@@ -51,27 +53,31 @@ def parse_ops(augment: str) -> tuple[str, ...]:
 
 
 class AugmentPipe(nn.Module):
-    """augment(x): each of `ops` applied to each image with probability `p` (a float the ADA controller sets)."""
+    """augment(x): each of `ops` applied to each image with probability `p`, a buffer (0-d, float64: the ADA
+    controller's steps are computed in double precision, which a float32 p would round)."""
 
     def __init__(self, augment: str = "bgc", p: float = 0.0):
         super().__init__()
         self.ops = parse_ops(augment)
-        self.p = p
+        self.register_buffer("p", torch.tensor(float(p), dtype=torch.float64))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self.p <= 0:
+        # Read once per pass (a synchronisation on a GPU): p = 0 skips the pipe, random draws included, and the
+        # draws below compare against p in the host's double precision.
+        p = self.p.item()
+        if p <= 0:
             return images
         # At least float32 and outside autocast: a bfloat16 grid would move blits off the pixel centres.
         with torch.autocast(images.device.type, enabled=False):
-            return self._augment(images.to(torch.promote_types(images.dtype, torch.float32)))
+            return self._augment(images.to(torch.promote_types(images.dtype, torch.float32)), p)
 
-    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+    def _augment(self, images: torch.Tensor, p: float) -> torch.Tensor:
         n, dtype, device = images.shape[0], torch.float32, images.device
-        geometric = self._geometric_matrix(n, images.shape[-1], device, dtype)
+        geometric = self._geometric_matrix(n, images.shape[-1], device, dtype, p)
         if geometric is not None:
             grid = F.affine_grid(geometric[:, :2, :].to(images.dtype), list(images.shape), align_corners=False)
             images = F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-        colour = self._colour_matrix(n, images.shape[1], device, dtype)
+        colour = self._colour_matrix(n, images.shape[1], device, dtype, p)
         if colour is not None:
             colour = colour.to(images.dtype)
             if images.shape[1] == 1:  # grayscale: the luma row, as stylegan2-ada does
@@ -83,11 +89,11 @@ class AugmentPipe(nn.Module):
         return images
 
     # ------------------------------------------------------------------------------------ random draws
-    def _gate(self, n: int, device, probability: float = None) -> torch.Tensor:
-        """(N,) bool: which images get an op, each with probability p (or `probability`)."""
-        return torch.rand(n, device=device) < (self.p if probability is None else probability)
+    def _gate(self, n: int, device, probability: float) -> torch.Tensor:
+        """(N,) bool: which images get an op, each with `probability`."""
+        return torch.rand(n, device=device) < probability
 
-    def _geometric_matrix(self, n, size, device, dtype):
+    def _geometric_matrix(self, n, size, device, dtype, p):
         """(N, 3, 3) map from output to input coordinates in [-1, 1] (what `affine_grid` takes), or None.
 
         Each op's inverse has the same distribution as the op, so the draws are composed directly as the inverse."""
@@ -96,36 +102,36 @@ class AugmentPipe(nn.Module):
             return None
         matrix = torch.eye(3, device=device, dtype=dtype).repeat(n, 1, 1)
         ones, zeros = torch.ones(n, device=device, dtype=dtype), torch.zeros(n, device=device, dtype=dtype)
-        p_rotate = 1 - math.sqrt(max(1 - self.p, 0.0))  # P(rotated before or after the squeeze) = p
+        p_rotate = 1 - math.sqrt(max(1 - p, 0.0))  # P(rotated before or after the squeeze) = p
         for op in ops:
             if op == "xflip":
-                flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device)
+                flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device, p)
                 step = _scale(1 - 2 * flip, ones)
             elif op == "rotate90":
-                quarter = torch.randint(4, (n,), device=device).to(dtype) * self._gate(n, device)
+                quarter = torch.randint(4, (n,), device=device).to(dtype) * self._gate(n, device, p)
                 step = _rotate(quarter * math.pi / 2)
             elif op == "xint":
                 shift = (torch.rand(n, 2, device=device, dtype=dtype) * 2 - 1) * XINT_MAX
                 whole_pixels = torch.round(shift * size) * 2 / size  # [-1, 1] spans 2 units
-                step = _translate(whole_pixels * self._gate(n, device)[:, None])
+                step = _translate(whole_pixels * self._gate(n, device, p)[:, None])
             elif op == "scale":
                 s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * SCALE_STD)
-                s = torch.where(self._gate(n, device), s, ones)
+                s = torch.where(self._gate(n, device, p), s, ones)
                 step = _scale(s, s)
             elif op == "rotate":
                 angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * ROTATE_MAX
                 step = _rotate(torch.where(self._gate(n, device, p_rotate), angle, zeros))
             elif op == "aniso":
                 s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * ANISO_STD)
-                s = torch.where(self._gate(n, device), s, ones)
+                s = torch.where(self._gate(n, device, p), s, ones)
                 step = _scale(s, 1 / s)
             else:  # xfrac
                 shift = torch.randn(n, 2, device=device, dtype=dtype) * XFRAC_STD * 2  # [-1, 1] spans 2 units
-                step = _translate(shift * self._gate(n, device)[:, None])
+                step = _translate(shift * self._gate(n, device, p)[:, None])
             matrix = matrix @ step
         return matrix
 
-    def _colour_matrix(self, n, channels, device, dtype):
+    def _colour_matrix(self, n, channels, device, dtype, p):
         """(N, 4, 4) acting on homogeneous RGB, or None."""
         ops = [op for op in self.ops if op in GROUPS["c"] and (channels > 1 or op not in RGB_ONLY)]
         if not ops:
@@ -135,29 +141,29 @@ class AugmentPipe(nn.Module):
         luma = torch.outer(axis, axis)
         for op in ops:
             if op == "brightness":
-                b = torch.randn(n, device=device, dtype=dtype) * BRIGHTNESS_STD * self._gate(n, device)
+                b = torch.randn(n, device=device, dtype=dtype) * BRIGHTNESS_STD * self._gate(n, device, p)
                 step = torch.eye(4, device=device, dtype=dtype).repeat(n, 1, 1)
                 step[:, :3, 3] = b[:, None]
             elif op == "contrast":
                 c = torch.exp2(torch.randn(n, device=device, dtype=dtype) * CONTRAST_STD)
-                c = torch.where(self._gate(n, device), c, 1.0)
+                c = torch.where(self._gate(n, device, p), c, 1.0)
                 step = torch.diag_embed(torch.stack([c, c, c, torch.ones_like(c)], dim=1))
             elif op == "lumaflip":
-                flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device)
+                flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device, p)
                 step = torch.eye(4, device=device, dtype=dtype) - 2 * luma * flip[:, None, None]
             elif op == "hue":
                 angle = (torch.rand(n, device=device, dtype=dtype) * 2 - 1) * math.pi * HUE_MAX
-                step = _rotate_about(axis[:3], angle * self._gate(n, device))
+                step = _rotate_about(axis[:3], angle * self._gate(n, device, p))
             else:  # saturation
                 s = torch.exp2(torch.randn(n, device=device, dtype=dtype) * SATURATION_STD)
-                s = torch.where(self._gate(n, device), s, 1.0)
+                s = torch.where(self._gate(n, device, p), s, 1.0)
                 step = luma + (torch.eye(4, device=device, dtype=dtype) - luma) * s[:, None, None]
                 step[:, 3, 3] = 1
             matrix = step @ matrix
         return matrix
 
     def extra_repr(self) -> str:
-        return f"ops={','.join(self.ops)}, p={self.p}"
+        return f"ops={','.join(self.ops)}, p={self.p.item():g}"
 
 
 def _scale(sx: torch.Tensor, sy: torch.Tensor) -> torch.Tensor:

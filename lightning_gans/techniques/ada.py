@@ -7,8 +7,10 @@ above 1 as 1). Heuristics:
 - 'rt': r_t = E[sign(D(x_train))], the fraction of reals D calls real, rescaled to [-1, 1] (the paper's choice);
 - 'rv': r_v = (E[D(x_train)] - E[D(x_val)]) / (E[D(x_train)] - E[D(G(z))]), with held-out reals x_val;
 - 'fixed': p never moves (r_t is still measured and logged).
-Sums and counts are reduced across processes before p moves, so every rank holds the same p. The state
-(p, the accumulators, the step counter) goes into checkpoints: resuming continues the same schedule.
+p itself is the AugmentPipe's buffer, which the controller adjusts in place (as stylegan2-ada's training loop does),
+so it is saved and moved with the critic. Sums and counts are reduced across processes before p moves, so every rank
+holds the same p. The controller's own state (the accumulators, the step counter) goes into checkpoints: resuming
+continues the same schedule.
 """
 
 from typing import Callable, Optional
@@ -16,6 +18,7 @@ from typing import Callable, Optional
 import torch
 
 from lightning_gans.errors import require
+from lightning_gans.nets.augment import AugmentPipe
 
 HEURISTICS = ("rt", "rv", "fixed")
 # Accumulated sums, in this order: sign(D(train)), D(train), D(val), D(fake), and the image count.
@@ -23,16 +26,19 @@ SUMS = ("sign_train", "train", "val", "fake", "count")
 
 
 class AdaController:
-    def __init__(self, heuristic: str = "rt", target: float = 0.6, interval: int = 4, ada_kimg: float = 500,
-                 p: float = 0.0):
+    def __init__(self, augment: AugmentPipe, heuristic: str = "rt", target: float = 0.6, interval: int = 4,
+                 ada_kimg: float = 500):
         require(heuristic in HEURISTICS, "model.ada_heuristic", heuristic, f"choose one of {', '.join(HEURISTICS)}")
         require(interval >= 1, "model.ada_interval", interval, "use an integer >= 1 (paper: 4)")
         require(ada_kimg > 0, "model.ada_kimg", ada_kimg, "use > 0 (paper: 500, i.e. p from 0 to 1 in 500k images)")
-        require(0 <= p <= 1, "model.augment_p", p, "use a probability in [0, 1]")
+        self.augment = augment  # the pipe whose p this controller moves
         self.heuristic, self.target, self.interval, self.ada_kimg = heuristic, target, interval, ada_kimg
-        self.p = p
         self.steps = 0  # critic steps since the last update
         self.sums = torch.zeros(len(SUMS), dtype=torch.float64)
+
+    @property
+    def p(self) -> float:
+        return self.augment.p.item()
 
     def accumulate(self, real_scores: torch.Tensor, fake_scores: Optional[torch.Tensor] = None,
                    val_scores: Optional[torch.Tensor] = None) -> None:
@@ -58,13 +64,13 @@ class AdaController:
         if self.heuristic != "fixed":
             signal = measured[f"ada/{self.heuristic}"]
             step = (signal > self.target) - (signal < self.target)
-            self.p = max(self.p + step * count / (self.ada_kimg * 1000), 0.0)
+            self.augment.p.add_(step * count / (self.ada_kimg * 1000)).clamp_(min=0.0)
         self.steps, self.sums = 0, torch.zeros_like(self.sums)
         return measured
 
     def state_dict(self) -> dict:
-        return {"p": self.p, "steps": self.steps, "sums": self.sums.cpu().tolist()}
+        return {"steps": self.steps, "sums": self.sums.cpu().tolist()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.p, self.steps = state["p"], state["steps"]
+        self.steps = state["steps"]
         self.sums = torch.tensor(state["sums"], dtype=torch.float64)

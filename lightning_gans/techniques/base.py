@@ -2,44 +2,40 @@
 
 A technique subclass reads as its paper's algorithm box: it sets its loss and optimiser defaults and
 extends `critic_loss` with its regularisers (and `after_critic_step` where the paper acts on the weights).
-Everything else lives here once: optimisers (separate G and D learning rates, i.e. TTUR; Adam's correction for
-lazy regularisation phases of their own), the EMA of G (half-life in kimg, `training.ema`), the budget in
-generator steps and kimg, step logging, and the state a bit-exact resume needs.
+Here is what they share: the critic step (StyleGAN2's Dmain, and Dreg when a technique regularises in a step of
+its own), the generator step and the EMA update of G (`training.ema`), the optimisers (separate G and D learning
+rates, i.e. TTUR; Adam's correction for lazy regularisation), the budget, and the state a bit-exact resume needs.
+What runs around the loop lives in `training/`: the counters, budget and wall clock that callbacks read
+(`contract`), the divergence guard, step logging (a callback the technique adds), the RNG state and DDP.
 
 Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
 `on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
 """
 
 import copy
-import time
 from typing import Optional
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.utilities import rank_zero_warn
-from torch.optim.lr_scheduler import LambdaLR
 
-from lightning_gans.errors import TrainingDiverged, require
 from lightning_gans.nets import build_networks
 from lightning_gans.objectives.losses import build_loss
-from lightning_gans.objectives.penalties import critic_gradient_norm, random_interpolates
-from lightning_gans.training import ddp
-from lightning_gans.training.diagnostics import layer_singular_values, learning_rates
+from lightning_gans.techniques.loop_options import check_loop_options
+from lightning_gans.techniques.optimizers import build_optimizers
+from lightning_gans.training import ddp, rng
+from lightning_gans.training.contract import TrainingBudget, TrainingProgress
+from lightning_gans.training.diagnostics import critic_diagnostics
+from lightning_gans.training.divergence import DivergenceGuard
 from lightning_gans.training.ema import ema_beta, update_ema
 from lightning_gans.training.stats import StatsWindow
-
-PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
-OPTIMIZERS = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}
-# Devices where Adam takes its fused kernel (all parameters in one kernel): on the CPU PyTorch otherwise loops over
-# the parameters, several times slower (`benchmarks/throughput.py --adam`).
-FUSED_ADAM_DEVICES = ("cpu", "cuda")
-LR_SCHEDULES = ("constant", "linear")
+from lightning_gans.training.step_logging import StepLogging
 
 
-def lr_factor(g_step: int, schedule: str, max_g_steps: Optional[int]) -> float:
-    """Learning rate of the updates after `g_step` generator updates, as a fraction of the configured one:
-    1 (constant), or 1 - g_step / max_g_steps (linear: decays to 0 over the budget)."""
-    return 1.0 if schedule == "constant" else max(0.0, 1.0 - g_step / max_g_steps)
+def _progress_counter(counter: str) -> property:
+    """`module.<counter>` as `module.progress.<counter>`, for code that read the counters before `training.contract`
+    (commands, checkpoints, sample grids, metric callbacks, the summary): read them from `progress`."""
+    return property(lambda self: getattr(self.progress, counter),
+                    lambda self, value: setattr(self.progress, counter, value))
 
 
 class GANTechnique(pl.LightningModule):
@@ -79,13 +75,13 @@ class GANTechnique(pl.LightningModule):
         """
         Args:
             data_shape: shape of one sample, (C, H, W) or (2,); the CLI links it from the data module.
-            architecture: network family from `networks.ARCHITECTURES` (cnn, resnet, mlp).
+            architecture: network family from `nets.ARCHITECTURES` (cnn, resnet, mlp).
             width: base channel count (MLP: hidden units); None takes the paper's value.
             depth: hidden layers of the MLP (None: the paper's 3); image architectures have a fixed depth.
             optimizer: adam or rmsprop; `betas` apply to adam only.
             lr_g, lr_d: generator and critic learning rates (unequal values give TTUR, Heusel et al. 2017).
-            lr_schedule: constant, or linear: both learning rates decay linearly to 0 over max_g_steps (`lr_factor`),
-                stepped once per generator update.
+            lr_schedule: constant, or linear: both learning rates decay linearly to 0 over max_g_steps
+                (`optimizers.lr_factor`), stepped once per generator update.
             n_critic: critic updates per generator update.
             ema_kimg: half-life, in thousands of real images shown to D, of the exponential moving average of G
                 used for samples and evaluation (StyleGAN2-ADA's ema_kimg; `training.ema.ema_beta`).
@@ -104,30 +100,21 @@ class GANTechnique(pl.LightningModule):
                 many updates have not yet been skipped for that reason; 0 stops at the first.
         """
         super().__init__()
-        require(n_critic >= 1, "model.n_critic", n_critic, "use an integer >= 1")
-        for key, lr in (("model.lr_g", lr_g), ("model.lr_d", lr_d)):
-            require(lr > 0, key, lr, "learning rates must be > 0")
-        require(all(0 <= b < 1 for b in betas), "model.betas", betas, "each beta must be in [0, 1)")
-        require(ema_kimg > 0, "model.ema_kimg", ema_kimg, "use a half-life > 0 in kimg (StyleGAN2-ADA: 10; cifar: 500)")
-        require(ema_rampup is None or ema_rampup > 0, "model.ema_rampup", ema_rampup,
-                "use a fraction > 0 (StyleGAN2-ADA: 0.05), or null for the fixed ema_kimg")
-        require(g_batch_multiple >= 1, "model.g_batch_multiple", g_batch_multiple, "use an integer >= 1 (reference: 2)")
-        require(lr_schedule in LR_SCHEDULES, "model.lr_schedule", lr_schedule, f"choose one of {list(LR_SCHEDULES)}")
-        require(lr_schedule == "constant" or max_g_steps is not None, "model.lr_schedule", lr_schedule,
-                "a decay needs model.max_g_steps, the step where it reaches 0")
-        require(optimizer in OPTIMIZERS, "model.optimizer", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
-        require(max_g_steps is None or max_g_steps >= 1, "model.max_g_steps", max_g_steps, "use >= 1 or null")
-        require(max_kimg is None or max_kimg > 0, "model.max_kimg", max_kimg, "use > 0 or null")
-        require(max_nonfinite_skips >= 0, "model.max_nonfinite_skips", max_nonfinite_skips, "use an integer >= 0")
-        require(diagnostics_every >= 1, "model.diagnostics_every", diagnostics_every, "use an integer >= 1")
-        self.save_hyperparameters()
-        # Under LightningCLI the saved values are the config's; keep what a subclass resolved (SNGAN's n_critic).
-        self.hparams.n_critic = n_critic
+        check_loop_options(n_critic=n_critic, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_kimg=ema_kimg,
+                           ema_rampup=ema_rampup, g_batch_multiple=g_batch_multiple, lr_schedule=lr_schedule,
+                           optimizer=optimizer, max_g_steps=max_g_steps, max_kimg=max_kimg,
+                           max_nonfinite_skips=max_nonfinite_skips, diagnostics_every=diagnostics_every)
+        self.save_hyperparameters()  # the configuration as given (under LightningCLI: the config's values)
         self.automatic_optimization = False
+        # What the loop and the callbacks read (`training.contract.GANModule`), as the technique resolved it.
+        self.n_critic = n_critic
+        self.latent_dim = latent_dim
+        self.data_shape = tuple(data_shape)
+        self.budget = TrainingBudget(max_g_steps, max_kimg)
         self.fused_critic = fused_critic
 
         self.generator, self.critic = self.build_networks(
-            architecture, tuple(data_shape), latent_dim, width=width, depth=depth, spectral_norm=spectral_norm,
+            architecture, self.data_shape, latent_dim, width=width, depth=depth, spectral_norm=spectral_norm,
             n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
         )
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
@@ -135,34 +122,67 @@ class GANTechnique(pl.LightningModule):
         if channels_last:
             self.to(memory_format=torch.channels_last)
 
-        # Progress counters, saved with the checkpoint; images_seen also positions the data stream.
-        self.d_step = 0
-        self.g_step = 0
-        self.round_critic_steps = 0  # critic steps since the last generator step
-        self.images_seen = 0
-        self.nonfinite_skips = 0
+        self.progress = TrainingProgress()  # saved with checkpoints; its images_seen positions the data stream
         self.stats = StatsWindow()
-        self._window_start: Optional[tuple[float, int]] = None  # (time, images_seen) when the window opened
-        self.wall_time_before = 0.0  # training seconds of this run's earlier sessions (before a resume)
-        self._session_start: Optional[float] = None
+        self.divergence_guard = DivergenceGuard(max_nonfinite_skips)
 
     def build_networks(self, architecture: str, data_shape: tuple, latent_dim: int, **options):
-        """(generator, critic), by default `networks.build_networks`; a technique with its own networks overrides
-        it (the arguments are the values the subclass resolved, which under LightningCLI hparams may not hold)."""
+        """(generator, critic), by default `nets.build_networks`; a technique with its own networks overrides it."""
         return build_networks(architecture, data_shape, latent_dim, **options)
 
     # ----------------------------------------------------------------------------------------- the loop
+    def training_step(self, real: torch.Tensor, batch_idx: int) -> Optional[dict[str, torch.Tensor]]:
+        """One critic step on `real`; after the round's last critic step, one generator step. Returns that
+        step's terms when it ended with a generator step (the progress bar shows its losses), else None."""
+        opt_g, opt_d = self.optimizers()
+        real = self._memory_format(real)
+        batch_size = real.shape[0]
+        progress = self.progress
+
+        self.before_critic_step()
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generator(self.sample_latents(batch_size))
+            terms = self.critic_loss(real, fake)
+            self.update(opt_d, terms, "loss/d", "critic")
+            regularization = self.critic_regularization(real, fake)
+            if regularization is not None:
+                self.update(opt_d, regularization, "loss/d_reg", "critic")
+                terms.update(regularization)
+        self.after_critic_step()
+        progress.d_step += 1
+        progress.round_critic_steps += 1
+        progress.images_seen += batch_size * self.trainer.world_size
+        self.stats.record(terms)
+        if progress.round_critic_steps < self.n_critic_at(progress.g_step):
+            return None
+
+        with self.toggled_optimizer(opt_g):
+            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size * self.hparams.g_batch_multiple)))
+            self.update(opt_g, g_terms, "loss/g", "generator")
+        self.update_ema(progress.round_critic_steps * batch_size * self.trainer.world_size)
+        progress.g_step += 1
+        progress.round_critic_steps = 0
+        for scheduler in self.lr_schedulers() or []:
+            scheduler.step()
+        self.stats.record(g_terms)
+        if progress.g_step % self.hparams.diagnostics_every == 0:
+            self.stats.record(self.critic_diagnostics(real, fake))
+        if self.budget_reached():
+            self.trainer.should_stop = True
+        return {key: value.detach() for key, value in {**terms, **g_terms}.items()}
+
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it."""
         return self.adversarial_terms(*self.critic_scores(real, fake))
 
     def critic_scores(self, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """D's scores of each batch. Penalty points (the batches that require grad) get a forward pass of their own:
-        the penalty's double backward then runs over them alone, where over the whole concatenation it would cost
-        WGAN-GP 0.59x and R1 0.90x of one pass per batch (`benchmarks/throughput.py --separate`); under autocast that
-        pass runs in float32, so penalties keep float32 accuracy (as `penalties._input_gradients` does). The other
-        batches, with `fused_critic`, share one forward pass of their concatenation: spectral norm's power iteration
-        then advances once per pass instead of once per batch, and dropout draws one mask over the pass."""
+        the penalty's double backward then runs over them alone, cheaper than over the whole concatenation
+        (`benchmarks/throughput.py --separate`); under autocast that pass runs in float32, so penalties keep float32
+        accuracy (as `penalties._input_gradients` does). The other batches, with `fused_critic`, share one forward
+        pass of their concatenation: spectral norm's power iteration then advances once per pass instead of once per
+        batch, and dropout draws one mask over the pass."""
         device = batches[0].device.type
         autocast = torch.is_autocast_enabled(device)
         scores = {}
@@ -210,45 +230,7 @@ class GANTechnique(pl.LightningModule):
 
     def n_critic_at(self, g_step: int) -> int:
         """Critic steps before generator step `g_step` + 1; `n_critic` unless the technique schedules it."""
-        return self.hparams.n_critic
-
-    def training_step(self, real: torch.Tensor, batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
-        real = self._memory_format(real)
-        batch_size = real.shape[0]
-
-        self.before_critic_step()
-        with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self.generator(self.sample_latents(batch_size))
-            terms = self.critic_loss(real, fake)
-            self.update(opt_d, terms, "loss/d", "critic")
-            regularization = self.critic_regularization(real, fake)
-            if regularization is not None:
-                self.update(opt_d, regularization, "loss/d_reg", "critic")
-                terms.update(regularization)
-        self.after_critic_step()
-        self.d_step += 1
-        self.round_critic_steps += 1
-        self.images_seen += batch_size * self.trainer.world_size
-
-        self.stats.record(terms)
-        if self.round_critic_steps < self.n_critic_at(self.g_step):
-            return
-        with self.toggled_optimizer(opt_g):
-            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size * self.hparams.g_batch_multiple)))
-            self.update(opt_g, g_terms, "loss/g", "generator")
-        self.update_ema(self.round_critic_steps * batch_size * self.trainer.world_size)
-        self.g_step += 1
-        self.round_critic_steps = 0
-        for scheduler in self.lr_schedulers() or []:
-            scheduler.step()
-        self.stats.record(g_terms)
-        if self.g_step % self.hparams.diagnostics_every == 0:
-            self.stats.record(self.critic_diagnostics(real, fake))
-        self.report({**terms, **g_terms})
-        if self.budget_reached():
-            self.trainer.should_stop = True
+        return self.n_critic
 
     def update(self, optimizer, terms: dict[str, torch.Tensor], loss: str, phase: str) -> None:
         """One optimiser step on `terms[loss]`, unless the divergence guard skips it."""
@@ -257,24 +239,23 @@ class GANTechnique(pl.LightningModule):
             self.manual_backward(terms[loss])
             optimizer.step()
 
+    def update_ema(self, images: int) -> None:
+        """The EMA generator's update after a generator step whose critic steps showed D `images` real images
+        (`training.ema`: half-life ema_kimg, ramped up over the images seen before them)."""
+        beta = ema_beta(images, self.progress.images_seen - images, self.hparams.ema_kimg, self.hparams.ema_rampup)
+        update_ema(self.generator_ema, self.generator, beta)
+
+    def budget_reached(self) -> bool:
+        return self.budget.reached(self.progress.g_step, self.progress.images_seen)
+
     # --------------------------------------------------------------------------------------- mechanics
     def all_finite(self, terms: dict[str, torch.Tensor], phase: str) -> bool:
-        """The divergence guard, before an update: True when every term is finite on every rank. Otherwise the
-        update is skipped while `max_nonfinite_skips` allows, else training stops with TrainingDiverged (every
-        rank together), so no checkpoint ever holds the broken state."""
-        finite = torch.stack([torch.isfinite(value.detach()).all() for value in terms.values()]).tolist()  # one sync
-        names = [key for key, ok in zip(terms, finite) if not ok]
-        if not self.trainer.strategy.reduce_boolean_decision(bool(names), all=False):
-            return True
-        self.nonfinite_skips += 1
-        where = f"{phase} step {self.d_step if phase == 'critic' else self.g_step} (generator step {self.g_step})"
-        what = ", ".join(names) or "a term on another process"
-        if self.nonfinite_skips <= self.hparams.max_nonfinite_skips:
-            rank_zero_warn(f"{what} not finite at {where}: update skipped ({self.nonfinite_skips} so far)")
-            return False
-        raise TrainingDiverged(
-            f"{what} not finite at {where}: training stopped and the last good checkpoint kept; lower the "
-            "learning rates, or allow skips with model.max_nonfinite_skips"
+        """The divergence guard (`training.divergence`) on every process together, before an update."""
+        progress = self.progress
+        step = progress.d_step if phase == "critic" else progress.g_step
+        return self.divergence_guard.allows_update(
+            terms, lambda: f"{phase} step {step} (generator step {progress.g_step})",
+            lambda flag: self.trainer.strategy.reduce_boolean_decision(flag, all=False),
         )
 
     def backward(self, loss: torch.Tensor, *args, **kwargs) -> None:
@@ -285,13 +266,7 @@ class GANTechnique(pl.LightningModule):
             super().backward(loss, *args, **kwargs)
 
     def sample_latents(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.hparams.latent_dim, device=self.device)
-
-    def update_ema(self, images: int) -> None:
-        """The EMA generator's update after a generator step whose critic steps showed D `images` real images
-        (`training.ema`: half-life ema_kimg, ramped up over the images seen before them)."""
-        beta = ema_beta(images, self.images_seen - images, self.hparams.ema_kimg, self.hparams.ema_rampup)
-        update_ema(self.generator_ema, self.generator, beta)
+        return torch.randn(n, self.latent_dim, device=self.device)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, ema: bool = True, **generator_kwargs) -> torch.Tensor:
@@ -304,49 +279,8 @@ class GANTechnique(pl.LightningModule):
         return out
 
     def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """D's input-gradient norm at real, fake and interpolated points (the empirical Lipschitz signal) and the
-        largest singular value of each layer, `critic/sigma_max/<layer>` (`diagnostics.layer_singular_values`).
-
-        Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks."""
-        self.critic.eval()
-        norms = {
-            f"critic/grad_norm_{name}": critic_gradient_norm(self.critic, points).mean()
-            for name, points in (("real", real), ("fake", fake), ("interp", random_interpolates(real, fake)))
-        }
-        self.critic.train()
-        sigmas = {f"critic/sigma_max/{name}": value for name, value in layer_singular_values(self.critic).items()}
-        return {**norms, **sigmas}
-
-    def budget_reached(self) -> bool:
-        max_g_steps, max_kimg = self.hparams.max_g_steps, self.hparams.max_kimg
-        return (max_g_steps is not None and self.g_step >= max_g_steps) or (
-            max_kimg is not None and self.images_seen >= max_kimg * 1000
-        )
-
-    def report(self, terms: dict[str, torch.Tensor]) -> None:
-        """The losses to the progress bar every step (`training.progress` shows the counters and img/s); loggers every
-        `trainer.log_every_n_steps` generator steps, with the window's means (`StatsWindow`), the counters, img/s and
-        the learning rates (`lr/g`, `lr/d`), at step = g_step."""
-        self.log_dict({key: terms[key] for key in PROGRESS_BAR_KEYS}, prog_bar=True, logger=False)
-        now = time.perf_counter()
-        if self._window_start is None:
-            self._window_start = (now, self.images_seen)
-        if self.g_step % self.trainer.log_every_n_steps and not self.budget_reached():
-            return
-        metrics = self.stats.flush(lambda t: self.trainer.strategy.reduce(t, reduce_op="mean"))
-        start_time, start_images = self._window_start
-        metrics.update({"progress/g_step": self.g_step, "progress/kimg": self.images_seen / 1000,
-                        "perf/img_per_s": (self.images_seen - start_images) / max(now - start_time, 1e-9)})
-        metrics.update(learning_rates(dict(zip(("g", "d"), self.optimizers()))))
-        metrics["progress/wall_time_s"] = self.wall_time()
-        self._window_start = (now, self.images_seen)
-        for logger in self.loggers:
-            logger.log_metrics(metrics, step=self.g_step)
-
-    def wall_time(self) -> float:
-        """Seconds of training of this run, evaluation included, summed over resumes."""
-        now = time.perf_counter()
-        return self.wall_time_before + now - (now if self._session_start is None else self._session_start)
+        """What `diagnostics.critic_diagnostics` measures of D, every `diagnostics_every` generator steps."""
+        return critic_diagnostics(self.critic, real, fake)
 
     def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
@@ -354,29 +288,13 @@ class GANTechnique(pl.LightningModule):
     # ------------------------------------------------------------------------------------ Lightning hooks
     def configure_optimizers(self):
         hp = self.hparams
-        optimizer_class = OPTIMIZERS[hp.optimizer]
-        kwargs = {"fused": True} if hp.optimizer == "adam" and self.device.type in FUSED_ADAM_DEVICES else {}
-        intervals = self.lazy_regularization_intervals()
-        optimizers = []
-        for network, module, lr in (("g", self.generator, hp.lr_g), ("d", self.critic, hp.lr_d)):
-            # StyleGAN2's correction for a network with a regularisation step of its own every k steps: Adam then
-            # takes k + 1 steps where it would take k, so lr * k/(k+1) and betas ** (k/(k+1)).
-            ratio = 1.0 if intervals[network] is None else intervals[network] / (intervals[network] + 1)
-            betas = {"betas": tuple(beta ** ratio for beta in hp.betas)} if hp.optimizer == "adam" else {}
-            optimizers.append(optimizer_class(module.parameters(), lr=lr * ratio, **betas, **kwargs))
-        if hp.lr_schedule == "constant":
-            return optimizers
-        # Both step once per G step, so their step count is g_step; Lightning keeps their state in checkpoints.
-        schedulers = [LambdaLR(optimizer, lambda g_step: lr_factor(g_step, hp.lr_schedule, hp.max_g_steps))
-                      for optimizer in optimizers]
-        return optimizers, schedulers
+        return build_optimizers(self.generator, self.critic, hp.optimizer, hp.lr_g, hp.lr_d, hp.betas,
+                                self.lazy_regularization_intervals(), hp.lr_schedule, hp.max_g_steps, self.device)
 
-    def on_fit_start(self) -> None:
-        # The data stream continues where this run's counter stands (a resumed checkpoint has set it by now).
-        self.trainer.datamodule.seek(self.images_seen)
-
-    def on_train_start(self) -> None:
-        self._session_start = time.perf_counter()
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """Step logging, unless the trainer has it already: its place in the trainer's callbacks orders a step's
+        training row among the evaluations' rows (Lightning appends a module's callbacks after the trainer's)."""
+        return [] if any(isinstance(c, StepLogging) for c in self.trainer.callbacks) else [StepLogging()]
 
     def connect_data(self, datamodule) -> None:
         """Take from `datamodule` what the technique needs besides the training stream, or raise a ConfigError if
@@ -385,27 +303,40 @@ class GANTechnique(pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.connect_data(self.trainer.datamodule)
-        ddp.allow_partial_backward(self.trainer)
+
+    def on_fit_start(self) -> None:
+        ddp.require_unused_parameter_detection(self.trainer)
+        # The data stream continues where this run's counter stands (a resumed checkpoint has set it by now).
+        self.trainer.datamodule.seek(self.progress.images_seen)
+
+    def on_train_start(self) -> None:
+        self.progress.clock.start_session()
 
     def teardown(self, stage: str) -> None:
         ddp.release_process_group(self.trainer)
 
+    # ------------------------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["lightning_gans"] = {
-            "d_step": self.d_step,
-            "g_step": self.g_step,
-            "round_critic_steps": self.round_critic_steps,
-            "images_seen": self.images_seen,
-            "nonfinite_skips": self.nonfinite_skips,
-            "wall_time_s": self.wall_time(),
-            "rng": ddp.gather_rng_states(),
-        }
+        checkpoint["lightning_gans"] = {**self.progress.state_dict(), "nonfinite_skips": self.divergence_guard.skips,
+                                        "rng": rng.gather_rng_states()}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.upgrade_checkpoint(checkpoint)
         state = checkpoint["lightning_gans"]
-        self.d_step, self.g_step, self.images_seen = state["d_step"], state["g_step"], state["images_seen"]
-        self.nonfinite_skips = state["nonfinite_skips"]
-        # Absent in checkpoints of older versions, whose n_critic was constant.
-        self.round_critic_steps = state.get("round_critic_steps", self.d_step - self.g_step * self.hparams.n_critic)
-        self.wall_time_before = state.get("wall_time_s", 0.0)  # absent in checkpoints of older versions
-        ddp.restore_rng_states(state["rng"])
+        self.progress.load_state_dict(state)
+        self.divergence_guard.skips = state["nonfinite_skips"]
+        rng.restore_rng_states(state["rng"])
+
+    def upgrade_checkpoint(self, checkpoint: dict) -> None:
+        """Add in place what a checkpoint of an older version lacks (`training.contract.GANModule`)."""
+        state = checkpoint["lightning_gans"]
+        # Older versions kept no wall time, and their n_critic was constant.
+        state.setdefault("wall_time_s", 0.0)
+        state.setdefault("round_critic_steps", state["d_step"] - state["g_step"] * self.n_critic)
+
+    # The counters as attributes of the module, as code outside `techniques/` read them before `training.contract`.
+    d_step, g_step, images_seen = (_progress_counter(name) for name in ("d_step", "g_step", "images_seen"))
+
+    def wall_time(self) -> float:
+        """`progress.clock.seconds()`, from before `training.contract`."""
+        return self.progress.clock.seconds()

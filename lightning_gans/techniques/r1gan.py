@@ -48,7 +48,7 @@ class R1GAN(GANTechnique):
 
     def critic_loss(self, real, fake):
         hp = self.hparams
-        due = hp.lazy_regularization == "folded" and self.d_step % hp.regularization_interval == 0
+        due = hp.lazy_regularization == "folded" and self.progress.d_step % hp.regularization_interval == 0
         real = real.detach().requires_grad_(due and hp.r1_gamma > 0)  # the penalties' gradients come from the
         fake = fake.detach().requires_grad_(due and hp.r2_gamma > 0)  # loss's own forward pass of D
         real_scores, fake_scores = self.critic_scores(real, fake)
@@ -59,7 +59,7 @@ class R1GAN(GANTechnique):
 
     def critic_regularization(self, real, fake):
         hp = self.hparams
-        if hp.lazy_regularization == "folded" or self.d_step % hp.regularization_interval:
+        if hp.lazy_regularization == "folded" or self.progress.d_step % hp.regularization_interval:
             return None
         real = real.detach().requires_grad_(hp.r1_gamma > 0)
         fake = fake.detach().requires_grad_(hp.r2_gamma > 0)

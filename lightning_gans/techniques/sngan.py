@@ -24,7 +24,8 @@ class SNGAN(GANTechnique):
     ):
         """
         Args:
-            n_critic: None takes the paper's value for the architecture: 1 with the CNN, 5 with the ResNet.
+            n_critic: None takes the paper's value for the architecture: 1 with the CNN, 5 with the ResNet (the loop
+                reads the resolved value, `self.n_critic`; hparams keep the configuration's).
             n_power_iterations: power iterations per forward pass of each layer (paper: 1).
         """
         if n_critic is None:

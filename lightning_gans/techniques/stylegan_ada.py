@@ -22,6 +22,8 @@ from lightning_gans.nets.stylegan import build_stylegan
 from lightning_gans.techniques.ada import AdaController
 from lightning_gans.techniques.r1gan import R1GAN
 
+AUGMENT_P_KEY = "critic.augment.p"  # the state_dict key of the AugmentPipe's p
+
 
 class AugmentedCritic(nn.Module):
     """D(augment(x)): the critic every loss and penalty of the technique calls."""
@@ -36,11 +38,12 @@ class AugmentedCritic(nn.Module):
     @contextmanager
     def unaugmented(self) -> Iterator[None]:
         """Inside the block the critic is D alone (p = 0); p is restored on leaving it."""
-        p, self.augment.p = self.augment.p, 0.0
+        p = self.augment.p.clone()
+        self.augment.p.zero_()
         try:
             yield
         finally:
-            self.augment.p = p
+            self.augment.p.copy_(p)
 
 
 class StyleGANADA(R1GAN):
@@ -102,11 +105,11 @@ class StyleGANADA(R1GAN):
                 "use an integer >= 1 (StyleGAN2-ADA: 4), or null for no correction of G's Adam")
         require(not fused_critic, "model.fused_critic", fused_critic,
                 "StyleGANADA's minibatch-stddev layer mixes samples: reals and fakes need separate passes")
+        require(0 <= augment_p <= 1, "model.augment_p", augment_p, "use a probability in [0, 1]")
         super().__init__(architecture=architecture, latent_dim=latent_dim, r1_gamma=r1_gamma,
                          regularization_interval=regularization_interval, lazy_regularization=lazy_regularization,
                          fused_critic=fused_critic, ema_kimg=ema_kimg, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)
-        self.ada = AdaController(ada_heuristic, ada_target, ada_interval, ada_kimg, p=augment_p)
-        self.critic.augment.p = self.ada.p
+        self.ada = AdaController(self.critic.augment, ada_heuristic, ada_target, ada_interval, ada_kimg)
         self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
 
     def build_networks(self, architecture, data_shape, latent_dim, width=None, critic_dropout=0.0,
@@ -116,7 +119,7 @@ class StyleGANADA(R1GAN):
         generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
                                                   self.hparams.mapping_layers, self.hparams.mbstd_group_size,
                                                   self.hparams.d_architecture, self.hparams.w_dim)
-        return generator, AugmentedCritic(AugmentPipe(self.hparams.augment), discriminator)
+        return generator, AugmentedCritic(AugmentPipe(self.hparams.augment, self.hparams.augment_p), discriminator)
 
     def connect_data(self, datamodule) -> None:
         if self.hparams.ada_heuristic == "rv":
@@ -135,9 +138,8 @@ class StyleGANADA(R1GAN):
     def after_critic_step(self):
         measured = self.ada.update(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
         if measured is not None:
-            self.critic.augment.p = self.ada.p
-            measured["ada/p"] = self.ada.p
-            self.stats.record({key: torch.tensor(value, device=self.device) for key, value in measured.items()})
+            measured = {key: torch.tensor(value, device=self.device) for key, value in measured.items()}
+            self.stats.record({**measured, "ada/p": self.critic.augment.p.clone()})
 
     def lazy_regularization_intervals(self):
         return {**super().lazy_regularization_intervals(), "g": self.hparams.g_reg_interval}
@@ -163,6 +165,12 @@ class StyleGANADA(R1GAN):
         checkpoint["lightning_gans"]["ada"] = self.ada.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        super().on_load_checkpoint(checkpoint)
+        super().on_load_checkpoint(checkpoint)  # upgrades an older checkpoint first; Lightning then loads p
         self.ada.load_state_dict(checkpoint["lightning_gans"]["ada"])
-        self.critic.augment.p = self.ada.p
+
+    def upgrade_checkpoint(self, checkpoint: dict) -> None:
+        super().upgrade_checkpoint(checkpoint)
+        # Older versions kept p in the controller's state, not as the AugmentPipe's buffer.
+        p = checkpoint["lightning_gans"]["ada"].pop("p", None)
+        if p is not None:
+            checkpoint["state_dict"].setdefault(AUGMENT_P_KEY, torch.tensor(p, dtype=torch.float64))

@@ -39,7 +39,7 @@ class WGAN(GANTechnique):
 
     def n_critic_at(self, g_step: int) -> int:
         burst = g_step < BURST_FIRST_G_STEPS or g_step % BURST_EVERY_G_STEPS == 0
-        return BURST_N_CRITIC if self.hparams.critic_burst and burst else self.hparams.n_critic
+        return BURST_N_CRITIC if self.hparams.critic_burst and burst else self.n_critic
 
     def before_critic_step(self) -> None:
         if self.hparams.clip_before_critic_step:

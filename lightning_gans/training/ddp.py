@@ -1,47 +1,44 @@
-"""What multi-process training of a GAN needs beyond Lightning's DDP defaults."""
+"""What multi-process training of a GAN needs beyond Lightning's DDP defaults.
 
-import torch
+Each critic step leaves G's parameters unused and each generator step D's; DDP then needs its unused-parameter
+detection, or the second step fails with "Expected to have finished reduction in the prior iteration". Lightning
+names that strategy publicly, `ddp_find_unused_parameters_true` (and its spawn, fork and notebook twins). Importing
+this module registers Lightning's plain DDP names as those twins, through Lightning's public strategy registry, so
+that `--trainer.strategy ddp`, and `auto` on several devices (which picks `ddp`), train a GAN. Trainers of other
+models in the same process get the detection too: slower by a walk of the autograd graph per backward, not wrong.
+"""
+
 import torch.distributed as dist
-from pytorch_lightning.strategies import DDPStrategy
+from pytorch_lightning.strategies import DDPStrategy, StrategyRegistry
+from torch.nn.parallel import DistributedDataParallel
+
+from lightning_gans.errors import ConfigError
+
+# Lightning's plain DDP strategy names and their start methods (pytorch_lightning.strategies.ddp).
+PLAIN_DDP_NAMES = {"ddp": "popen", "ddp_spawn": "spawn", "ddp_fork": "fork", "ddp_notebook": "fork"}
 
 
-def allow_partial_backward(trainer) -> None:
-    """Let DDP reduce gradients of a backward that touches only G's or only D's parameters.
+def register_plain_ddp_with_unused_parameter_detection() -> None:
+    for name, start_method in PLAIN_DDP_NAMES.items():
+        StrategyRegistry.register(
+            name, DDPStrategy, override=True, find_unused_parameters=True, start_method=start_method,
+            description=f"DDP with `find_unused_parameters` True (lightning-gans) and `start_method` '{start_method}'",
+        )
 
-    Each critic step leaves G unused and each generator step leaves D unused; plain DDP then fails with
-    "parameters that were not used in producing the loss". Must run before the strategy wraps the model
-    (the LightningModule's `setup` hook does).
-    """
-    if isinstance(trainer.strategy, DDPStrategy):
-        trainer.strategy._ddp_kwargs["find_unused_parameters"] = True
+
+register_plain_ddp_with_unused_parameter_detection()
+
+
+def require_unused_parameter_detection(trainer) -> None:
+    """Refuse, before the first step, a DDP model built without unused-parameter detection (an explicit
+    `DDPStrategy()` or `ddp_find_unused_parameters_false`), whose second step would fail."""
+    model = trainer.strategy.model
+    if isinstance(model, DistributedDataParallel) and not model.find_unused_parameters:
+        raise ConfigError("trainer.strategy builds DDP without find_unused_parameters, which a GAN's alternating "
+                          "critic and generator steps need", "use --trainer.strategy ddp", "trainer.strategy")
 
 
 def release_process_group(trainer) -> None:
     """Destroy the process group after fit: CPU (gloo) runs that skip this sometimes abort at exit (134)."""
     if isinstance(trainer.strategy, DDPStrategy) and dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def gather_rng_states() -> list[dict]:
-    """Every rank's RNG state, indexed by rank (z and penalty interpolation draw from it)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return [_rng_state()]
-    states = [None] * dist.get_world_size()
-    dist.all_gather_object(states, _rng_state())
-    return states
-
-
-def restore_rng_states(states: list[dict]) -> None:
-    """Restore this rank's RNG state (rank 0's when the run resumes on more processes than it saved)."""
-    rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-    state = states[rank] if rank < len(states) else states[0]
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,14 +1,30 @@
 """Training diagnostics of the critic and the optimisers, as dicts of hierarchical names -> values.
 
-D's input-gradient norm (the empirical Lipschitz signal) is `penalties.critic_gradient_norm`; here are the
-largest singular value of each D layer (the per-layer Lipschitz bound spectral normalisation controls) and the
-learning rates.
+D's input-gradient norm (the empirical Lipschitz signal, `penalties.critic_gradient_norm`), the largest singular
+value of each D layer (the per-layer Lipschitz bound spectral normalisation controls) and the learning rates.
 """
 
 import torch
 from torch import nn
 
 from lightning_gans.nets.standard import CONV_AND_LINEAR
+from lightning_gans.objectives.penalties import critic_gradient_norm, random_interpolates
+
+
+def critic_diagnostics(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    """D's input-gradient norm at real, fake and interpolated points, `critic/grad_norm_<points>`, and the largest
+    singular value of each layer, `critic/sigma_max/<layer>` (`layer_singular_values`).
+
+    Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks (the
+    interpolation draws from the global RNG)."""
+    critic.eval()
+    norms = {
+        f"critic/grad_norm_{name}": critic_gradient_norm(critic, points).mean()
+        for name, points in (("real", real), ("fake", fake), ("interp", random_interpolates(real, fake)))
+    }
+    critic.train()
+    sigmas = {f"critic/sigma_max/{name}": value for name, value in layer_singular_values(critic).items()}
+    return {**norms, **sigmas}
 
 
 def largest_singular_value(matrix: torch.Tensor) -> torch.Tensor:

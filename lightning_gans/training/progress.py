@@ -1,18 +1,20 @@
 """The training progress bar in the units of the run: generator steps (or kimg when the budget is only in kimg).
 
 One tqdm bar from the first to the last step of a run: percentage of the budget, elapsed time and ETA at the
-average rate of this session, then the counters, img/s since the session started and the losses. It stays on the
-screen after the run. A run on the CPU whose budget would take more than an hour says so once, near the start.
+average rate of this session, then the counters, img/s since the session started (computed as the logged
+`perf/img_per_s`, by `TrainingProgress.images_per_second`) and the losses. It stays on the screen after the run. A
+run on the CPU whose budget would take more than an hour says so once, near the start.
 """
 
 import sys
-import time
 from typing import Optional
 
 from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 
-LOSS_KEYS = ("loss/d", "loss/g")
+from lightning_gans.training.contract import GANModule, ProgressMark
+from lightning_gans.training.step_logging import PROGRESS_BAR_KEYS
+
 ESTIMATE_AFTER_G_STEPS = 20  # the rate the long-run notice extrapolates from
 LONG_RUN_S = 3600.0
 
@@ -31,69 +33,69 @@ def long_run_notice(seconds_so_far: float, done: float, left: float, unit: str, 
 
 
 class GeneratorStepProgressBar(TQDMProgressBar):
-    """Lightning's tqdm bar counting the technique's `g_step` (or `images_seen` in kimg when only `max_kimg` is
-    set) towards its budget, instead of batches of an epoch."""
+    """Lightning's tqdm bar counting the technique's `progress.g_step` (or `progress.kimg` when the budget is only in
+    kimg) towards its `budget`, instead of batches of an epoch."""
 
     def __init__(self):
         super().__init__(leave=True)
-        self.start: Optional[tuple[float, int, int]] = None  # (time, g_step, images_seen) when this session began
+        self.start: Optional[ProgressMark] = None  # where this session began
+        self.start_g_step = 0
         self.notice_checked = False
 
     @staticmethod
-    def in_kimg(pl_module) -> bool:
-        return pl_module.hparams.max_g_steps is None and pl_module.hparams.max_kimg is not None
-
-    def position(self, pl_module) -> float:
-        return round(pl_module.images_seen / 1000, 1) if self.in_kimg(pl_module) else pl_module.g_step
+    def position(pl_module: GANModule) -> float:
+        progress = pl_module.progress
+        return round(progress.kimg, 1) if pl_module.budget.in_kimg else progress.g_step
 
     def init_train_tqdm(self) -> Tqdm:
-        module = self.trainer.lightning_module
-        kimg = self.in_kimg(module)
-        total = module.hparams.max_kimg if kimg else module.hparams.max_g_steps
-        count = "{n:.1f}/{total:g} kimg" if kimg else "{n}/{total} G steps"
+        module: GANModule = self.trainer.lightning_module
+        budget = module.budget
+        total = budget.max_kimg if budget.in_kimg else budget.max_g_steps
+        count = "{n:.1f}/{total:g} kimg" if budget.in_kimg else "{n}/{total} G steps"
         bar_format = "{desc}: {percentage:3.0f}%|{bar}| " + count + " [{elapsed}<{remaining}{postfix}]"
         if total is None:  # no budget: a count without percentage or ETA
             bar_format = "{desc}: {n} G steps [{elapsed}{postfix}]"
         return Tqdm(desc=module.name, initial=self.position(module), total=total, disable=self.is_disabled, leave=True,
                     dynamic_ncols=True, file=sys.stdout, smoothing=0, bar_format=bar_format)
 
-    def on_train_start(self, trainer, pl_module) -> None:
+    def on_train_start(self, trainer, pl_module: GANModule) -> None:
         super().on_train_start(trainer, pl_module)
-        self.start = (time.perf_counter(), pl_module.g_step, pl_module.images_seen)
+        self.start, self.start_g_step = pl_module.progress.mark(), pl_module.progress.g_step
 
     def on_train_epoch_start(self, trainer, *_) -> None:
         """One bar for the whole run: the data stream is one endless epoch, and its number means nothing here."""
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+    def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
         bar = self.train_progress_bar
         if bar is None or bar.disable or self.position(pl_module) == bar.n:
             return
         bar.set_postfix_str(self.postfix(trainer, pl_module), refresh=False)
         bar.update(self.position(pl_module) - bar.n)  # redrawn at most every 0.1 s (tqdm's mininterval)
-        if not self.notice_checked and pl_module.g_step - self.start[1] >= ESTIMATE_AFTER_G_STEPS:
+        if not self.notice_checked and pl_module.progress.g_step - self.start_g_step >= ESTIMATE_AFTER_G_STEPS:
             self.notice_checked = True
             self.tell_if_long(pl_module)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         """The bar closes with the run (`on_train_end`), not with the epoch."""
 
-    def postfix(self, trainer, pl_module) -> str:
-        seconds = max(time.perf_counter() - self.start[0], 1e-9)
-        other_counter = f"g_step={pl_module.g_step}" if self.in_kimg(pl_module) else f"kimg={pl_module.images_seen / 1000:.1f}"
-        parts = [other_counter, f"img/s={(pl_module.images_seen - self.start[2]) / seconds:.0f}"]
+    def postfix(self, trainer, pl_module: GANModule) -> str:
+        progress = pl_module.progress
+        other_counter = f"g_step={progress.g_step}" if pl_module.budget.in_kimg else f"kimg={progress.kimg:.1f}"
+        parts = [other_counter, f"img/s={progress.images_per_second(self.start):.0f}"]
         metrics = trainer.progress_bar_metrics
-        parts += [f"{key}={float(metrics[key]):.3g}" for key in LOSS_KEYS if key in metrics]
+        parts += [f"{key}={float(metrics[key]):.3g}" for key in PROGRESS_BAR_KEYS if key in metrics]
         return ", ".join(parts)
 
-    def tell_if_long(self, pl_module) -> None:
+    def tell_if_long(self, pl_module: GANModule) -> None:
         if pl_module.device.type != "cpu" or self.train_progress_bar.total is None:
             return
-        seconds = time.perf_counter() - self.start[0]
-        if self.in_kimg(pl_module):
-            done, left = (pl_module.images_seen - self.start[2]) / 1000, pl_module.hparams.max_kimg - pl_module.images_seen / 1000
+        progress, budget = pl_module.progress, pl_module.budget
+        seconds = progress.clock.seconds() - self.start.seconds
+        if budget.in_kimg:
+            done, left = (progress.images_seen - self.start.images_seen) / 1000, budget.max_kimg - progress.kimg
             notice = long_run_notice(seconds, done, left, "kimg", "--model.max_kimg")
         else:
-            done, left = pl_module.g_step - self.start[1], pl_module.hparams.max_g_steps - pl_module.g_step
+            done, left = progress.g_step - self.start_g_step, budget.max_g_steps - progress.g_step
             notice = long_run_notice(seconds, done, left, "G steps", "--model.max_g_steps")
         if notice:
             self.train_progress_bar.write(notice, file=sys.stdout)

@@ -148,7 +148,7 @@ def test_anisotropic_scaling_squeezes_along_a_random_direction():
     (exp(2 c^2) - 1) / 4, c = 0.4 ln 2. Two rotations before aniso would leave M^T M = diag(s^2, s^-2)."""
     torch.manual_seed(0)
     for ops in ("rotate,aniso", "aniso,rotate"):  # the composition order does not follow the spec's
-        matrix = AugmentPipe(ops, p=1.0)._geometric_matrix(4000, 32, "cpu", torch.float32)[:, :2, :2]
+        matrix = AugmentPipe(ops)._geometric_matrix(4000, 32, "cpu", torch.float32, p=1.0)[:, :2, :2]
         off_diagonal = (matrix.transpose(1, 2) @ matrix)[:, 0, 1]
         c = 0.4 * math.log(2)
         assert off_diagonal.pow(2).mean().item() == pytest.approx((math.exp(2 * c**2) - 1) / 4, rel=0.15)

@@ -62,7 +62,7 @@ def test_fused_critic_step_equals_one_pass_per_batch(case):
     without_dropout(model.critic)
     if isinstance(model, SNGAN):
         model.critic.eval()  # power iteration frozen: fused, it advances once per step instead of once per batch
-    model.d_step = 5 if case.endswith("not due") else 4
+    model.progress.d_step = 5 if case.endswith("not due") else 4
     shape = model.hparams.data_shape
     real = torch.randn(6, *shape, generator=torch.Generator().manual_seed(1))
     fake = torch.randn(6, *shape, generator=torch.Generator().manual_seed(2))
@@ -127,7 +127,7 @@ def test_under_bf16_autocast_penalties_of_the_step_keep_their_float32_values(cas
     torch.manual_seed(0)
     technique, penalties, _ = CASES[case]
     model = technique()
-    model.d_step = 4
+    model.progress.d_step = 4
     real = torch.randn(6, 2, generator=torch.Generator().manual_seed(1))
     fake = torch.randn(6, 2, generator=torch.Generator().manual_seed(2))
     reference, _, _ = critic_step(model, real, fake, fused=True)

@@ -11,7 +11,7 @@ import torch
 from conftest import one_line_config_error
 
 from lightning_gans import R1GAN, SNGAN, WGAN, WGANGP, StyleGANADA, Toy2DDataModule
-from lightning_gans.techniques.base import lr_factor
+from lightning_gans.techniques.optimizers import lr_factor
 from lightning_gans.training.ema import ema_beta
 
 
@@ -62,7 +62,7 @@ def test_lazy_r1_joins_the_critic_loss_of_every_kth_step_and_adam_is_not_correct
     adversarial = model.adversarial.discriminator(model.critic(real), model.critic(fake))
     terms = model.critic_loss(real, fake)
     torch.testing.assert_close(terms["loss/d"], adversarial + 4 * 10.0 / 2 * terms["penalty/r1"])
-    model.d_step = 1
+    model.progress.d_step = 1
     assert torch.equal(model.critic_loss(real, fake)["loss/d"], adversarial)
 
 
@@ -105,9 +105,9 @@ def test_the_loop_runs_the_critic_steps_the_schedule_asks_before_each_generator_
     model = SNGAN(**TOY, max_g_steps=3)
     model.n_critic_at = lambda g_step: [3, 1, 2][g_step]
     rounds, update_ema = [], model.update_ema
-    model.update_ema = lambda images: (rounds.append((model.d_step, images)), update_ema(images))
+    model.update_ema = lambda images: (rounds.append((model.progress.d_step, images)), update_ema(images))
     train(model)
-    assert rounds == [(3, 3 * 64), (4, 64), (6, 2 * 64)] and model.g_step == 3
+    assert rounds == [(3, 3 * 64), (4, 64), (6, 2 * 64)] and model.progress.g_step == 3
 
 
 def test_generator_batch_multiple_draws_that_many_times_the_batch_for_the_generator_step_only():
@@ -132,7 +132,7 @@ def test_separate_lazy_r1_is_its_own_critic_step_every_kth_step_with_adam_correc
     assert torch.equal(model.critic_loss(real, fake)["loss/d"], adversarial)
     regularization = model.critic_regularization(real, fake)
     torch.testing.assert_close(regularization["loss/d_reg"], 4 * 10.0 / 2 * regularization["penalty/r1"])
-    model.d_step = 1
+    model.progress.d_step = 1
     assert model.critic_regularization(real, fake) is None
 
 
@@ -164,7 +164,7 @@ def test_stylegan_ada_corrects_adam_as_the_reference_training_loop():
 
 def test_ema_without_rampup_halves_the_weight_of_the_past_every_ema_kimg():
     model = SNGAN(**TOY, ema_kimg=0.1, ema_rampup=None)  # a half-life of 100 images
-    model.images_seen = 10**6
+    model.progress.images_seen = 10**6
     before = [p.clone() for p in model.generator_ema.parameters()]
     with torch.no_grad():
         for p in model.generator.parameters():
@@ -181,7 +181,7 @@ def test_ema_warm_up_copies_g_first_then_keeps_a_half_life_of_rampup_times_the_i
         with torch.no_grad():
             for p in model.generator.parameters():
                 p.fill_(value)
-        model.images_seen = 64 * (step + 1)
+        model.progress.images_seen = 64 * (step + 1)
         model.update_ema(64)
         ema.append(next(model.generator_ema.parameters()).flatten()[0].item())
     # beta = 0.5 ** (64 / (0.5 * 64 t)), t the G steps before: 0 at t = 0 (the random init is gone), 0.25 at t = 1,
@@ -213,7 +213,7 @@ def test_ema_generator_averages_batchnorm_statistics_with_its_weights():
         with torch.no_grad():
             model.generator(torch.randn(16, 4) * (step + 2))  # train mode: new running statistics
         statistics.append([(norm.running_mean.clone(), norm.running_var.clone()) for norm in norms])
-        model.images_seen = 16 * (step + 1)
+        model.progress.images_seen = 16 * (step + 1)
         model.update_ema(16)
     # beta = 0 at step 0 (a copy), 0.5 ** (16 / (0.5 * 16)) = 0.25 at step 1.
     for i, ema in enumerate(ema_norms):
@@ -227,14 +227,14 @@ def test_ema_generator_averages_batchnorm_statistics_with_its_weights():
 def test_ema_copies_buffers_that_are_not_batchnorm_statistics():
     model = StyleGANADA(width=8)
     model.generator.mapping.w_avg.normal_()
-    model.images_seen = 10**6
+    model.progress.images_seen = 10**6
     model.update_ema(64)
     torch.testing.assert_close(model.generator_ema.mapping.w_avg, model.generator.mapping.w_avg)
 
 
 def test_kimg_budget_counts_real_images_shown_to_the_critic():
     model = train(WGANGP(**TOY, n_critic=5, max_kimg=0.64))  # 640 images at batch 64: 10 critic steps, 2 G steps
-    assert (model.images_seen, model.d_step, model.g_step) == (640, 10, 2)
+    assert (model.progress.images_seen, model.progress.d_step, model.progress.g_step) == (640, 10, 2)
 
 
 def test_ttur_and_label_smoothing_reach_the_optimizers_and_the_loss():
@@ -257,8 +257,8 @@ class LearningRates(pl.Callback):
         self.seen, self.save_at, self.path = {}, save_at, path
 
     def on_train_batch_end(self, trainer, model, *args):
-        self.seen[model.g_step] = tuple(optimizer.param_groups[0]["lr"] for optimizer in trainer.optimizers)
-        if model.g_step == self.save_at and not self.path.exists():
+        self.seen[model.progress.g_step] = tuple(optimizer.param_groups[0]["lr"] for optimizer in trainer.optimizers)
+        if model.progress.g_step == self.save_at and not self.path.exists():
             trainer.save_checkpoint(self.path)
 
 

@@ -25,7 +25,7 @@ def test_wgan_gp_covers_at_least_7_of_8_ring_modes(tmp_path):
     GANCLI(args=["fit", "--config", str(REPO / "experiments" / "toy" / "wgan_gp.yaml"), "--runs_root", str(tmp_path),
                  "--run_name", "ring8", "--trainer.enable_progress_bar", "false", *RING8_SETTING])
     model = WGANGP.load_from_checkpoint(tmp_path / "wgan_gp" / "ring8" / "checkpoints" / "last.ckpt", weights_only=True)
-    assert model.g_step == 1000
+    assert model.progress.g_step == 1000
     modes_fn, std = TOY_DISTRIBUTIONS["ring8"]
     samples = model.sample(torch.randn(2500, 2, generator=torch.Generator().manual_seed(1)))
     stats = mode_statistics(samples, modes_fn(), std)

@@ -7,14 +7,16 @@ import numpy as np
 import torch
 
 from lightning_gans.metrics.progress import counted
+from lightning_gans.training.contract import TrainingBudget, TrainingProgress
 from lightning_gans.training.progress import GeneratorStepProgressBar, long_run_notice
 from lightning_gans.training.sample_grids import titled_grid
 from lightning_gans.training.summary import format_metrics
 
 
 def fake_run(max_g_steps=None, max_kimg=None, g_step=0, device="cpu"):
-    module = SimpleNamespace(name="wgan_gp", hparams=SimpleNamespace(max_g_steps=max_g_steps, max_kimg=max_kimg),
-                             g_step=g_step, images_seen=g_step * 256, device=torch.device(device))
+    """A trainer and what the bar reads of a technique (`training.contract.GANModule`)."""
+    module = SimpleNamespace(name="wgan_gp", budget=TrainingBudget(max_g_steps, max_kimg),
+                             progress=TrainingProgress(g_step=g_step, images_seen=g_step * 256), device=torch.device(device))
     losses = {"loss/d": torch.tensor(-1.23456), "loss/g": torch.tensor(7.0)}
     trainer = SimpleNamespace(lightning_module=module, is_global_zero=True, progress_bar_metrics=losses)
     return trainer, module
@@ -24,10 +26,11 @@ def drive(bar, trainer, module, g_steps, n_critic=2):
     """Lightning's calls over `g_steps` generator steps of `n_critic` critic steps each."""
     bar.setup(trainer, module, "fit")
     bar.on_train_start(trainer, module)
+    module.progress.clock.start_session()  # the technique's on_train_start, which Lightning calls after the bar's
     bar.on_train_epoch_start(trainer, module)
     for batch in range(g_steps * n_critic):
-        module.images_seen += 256
-        module.g_step += (batch + 1) % n_critic == 0
+        module.progress.images_seen += 256
+        module.progress.g_step += (batch + 1) % n_critic == 0
         bar.on_train_batch_end(trainer, module, None, None, batch)
     bar.on_train_epoch_end(trainer, module)
     bar.on_train_end(trainer, module)

@@ -42,3 +42,12 @@ def test_a_measurement_with_a_graph_or_of_integers_comes_back_as_a_float():
     means = window.flush(lambda t: t)
     assert means == {"count": 3.0, "loss/g": 6.0}
     assert all(isinstance(value, float) for value in means.values())
+
+
+def test_recorded_values_are_detached_copies():
+    window, value = StatsWindow(), torch.tensor(1.0, requires_grad=True)
+    window.record({"x": value * 2})
+    p = torch.tensor(0.5, dtype=torch.float64)
+    window.record({"p": p})
+    p.add_(1.0)  # an in-place change after recording (ADA moves its p buffer so)
+    assert window.flush() == {"x": 2.0, "p": 0.5}
