@@ -223,7 +223,7 @@ class GANCLI(LightningCLI):
         if self.init_from:  # new counters and optimizers: only the networks' weights are taken
             self.init_from.require_fits(self.model, fix=(
                 "configure the networks (model.architecture, width, latent_dim, data) as in the checkpoint's run"))
-            self.model.load_state_dict(self.init_from.state_dict)
+            self.model.load_state_dict(self.init_from.state_dict_for(self.model))
             if is_launching_process():
                 print(f"lightning-gans: G, D and EMA weights from {self.init_from.path}")
         self.resume_from = self.init_from = None  # what was read is used: training does not hold its tensors

@@ -1,6 +1,7 @@
 """A checkpoint read once before training: its tensors and the technique's counters, checked to be a readable
 lightning-gans checkpoint, then handed to whatever needs them (the fit check, the budget check, `--init_from`)."""
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +42,16 @@ class CheckpointInfo:
     def images_seen(self) -> int:
         return self.counters["images_seen"]
 
-    @property
-    def shapes(self) -> dict[str, torch.Size]:
-        return {name: tensor.shape for name, tensor in self.state_dict.items()}
+    def state_dict_for(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+        """The networks' tensors as `model` loads them: a checkpoint of an older version gets what it lacks from the
+        technique's `upgrade_checkpoint` (`training.contract`; e.g. ADA's p, a buffer since)."""
+        checkpoint = {"state_dict": dict(self.state_dict), "lightning_gans": copy.deepcopy(self.counters)}
+        if hasattr(model, "upgrade_checkpoint"):
+            model.upgrade_checkpoint(checkpoint)
+        return checkpoint["state_dict"]
 
     def require_fits(self, model: torch.nn.Module, fix: str = RESUME_FIX) -> None:
         """A one-line ConfigError unless the checkpoint's tensors have the names and shapes of `model`'s."""
-        if self.shapes != {name: tensor.shape for name, tensor in model.state_dict().items()}:
+        shapes = {name: tensor.shape for name, tensor in self.state_dict_for(model).items()}
+        if shapes != {name: tensor.shape for name, tensor in model.state_dict().items()}:
             raise ConfigError(f"checkpoint {self.path} holds other networks than the configuration builds", fix)

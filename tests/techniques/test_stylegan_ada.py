@@ -319,8 +319,6 @@ def test_a_checkpoint_that_kept_p_in_the_controller_state_loads_p_into_the_buffe
     assert checkpoint["state_dict"].keys() == model.state_dict().keys()
 
 
-@pytest.mark.xfail(strict=True, reason="training.checkpoints.check_checkpoint_fits compares the state_dict before the "
-                   "technique upgrades the checkpoint: it must call model.upgrade_checkpoint(checkpoint) first")
 def test_a_run_resumes_from_a_checkpoint_that_kept_p_in_the_controller_state(fashion_root, tmp_path):
     overrides = small(fashion_root, "--model.max_g_steps", "4", "--model.augment_p", "0.5")
     fit(CONFIG, tmp_path, "older", *overrides)
