@@ -8,7 +8,7 @@ import pytest
 
 from lightning_gans.commands.configs import builtin_configs
 from lightning_gans.commands.main import COMMANDS, main
-from lightning_gans.training import progress
+from lightning_gans.training import contract
 
 COMMAND_NAMES = ["fit", "evaluate", "generate", "bench", "train-evaluator"]
 
@@ -121,7 +121,7 @@ class SteadyClock:
 @pytest.mark.parametrize("seconds_per_reading, says_so", [(1000.0, True), (1e-6, False)])
 def test_a_cpu_run_says_once_after_20_g_steps_if_its_budget_would_take_over_an_hour(seconds_per_reading, says_so, tmp_path,
                                                                                      monkeypatch, capsys):
-    monkeypatch.setattr(progress, "time", SteadyClock(seconds_per_reading))
+    monkeypatch.setattr(contract, "time", SteadyClock(seconds_per_reading))  # the wall clock the rate comes from
     main([*TINY_TOY, "--model.max_g_steps", "30", "--trainer.accelerator", "cpu", "--logger", "none",
           "--runs_root", str(tmp_path)])
     notices = [line for line in capsys.readouterr().out.replace("\r", "\n").splitlines() if "for an hour pass" in line]
