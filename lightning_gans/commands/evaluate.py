@@ -44,7 +44,7 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
     fabric.launch()
     progress = show_progress and fabric.is_global_zero
     model = config.load_technique(ckpt_path).to(fabric.device)
-    latent_dim = model.hparams.latent_dim
+    latent_dim = model.latent_dim
     if is_toy:
         results = toy.measure(model.sample, data, latent_dim)
     else:
@@ -52,7 +52,7 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
         real = fid.reference(data).load_or_compute_once(network, fid.batch_size, fabric.device, progress)
         results = fid.measure(model.sample, network, real, latent_dim, fabric.device, progress)
     if fabric.is_global_zero:
-        record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.g_step, "devices": devices, **results}
+        record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.progress.g_step, "devices": devices, **results}
         tmp = run.metrics_json.with_name(f"{run.metrics_json.name}.tmp{os.getpid()}")
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         os.replace(tmp, run.metrics_json)

@@ -166,9 +166,7 @@ class GANCLI(LightningCLI):
 
     def exit_if_complete(self, checkpoint: CheckpointInfo) -> None:
         """A checkpoint at the end of the configured budget has nothing to train: say so and exit 0."""
-        # The counters are set again from the checkpoint when fit resumes.
-        self.model.g_step, self.model.images_seen = checkpoint.g_step, checkpoint.images_seen
-        if self.model.budget_reached():
+        if self.model.budget.reached(checkpoint.g_step, checkpoint.images_seen):
             if is_launching_process():
                 print(f"lightning-gans: run {self.run_layout.root} is complete (generator step {checkpoint.g_step}, "
                       f"{checkpoint.images_seen / 1000:g} kimg): nothing to train")

@@ -57,8 +57,8 @@ def generate(ckpt_path: str, num_samples: int = 64, output: str | None = None, g
             raise ConfigError(f"--truncation_psi does not apply to {type(model).__name__}",
                               "drop it (only StyleGANADA truncates its latent space)")
         kwargs["truncation_psi"] = truncation_psi
-    is_toy = len(model.hparams.data_shape) == 1
-    latent_dim = model.hparams.latent_dim
+    is_toy = len(model.data_shape) == 1
+    latent_dim = model.latent_dim
     if seed is None:
         seed = (config.toy_protocol if is_toy else config.fid_protocol).seed
 

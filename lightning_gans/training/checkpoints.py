@@ -46,7 +46,7 @@ class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
             self.dirpath = str(RunLayout(Path(trainer.default_root_dir)).checkpoints)
 
     def on_schedule(self, trainer, pl_module):
-        step = pl_module.g_step
+        step = pl_module.progress.g_step
         periodic = step % self.every_n_g_steps == 0  # the end of training is not a periodic step
         self.save(trainer, checkpoint_file(step_name(step)) if periodic else None)
 
@@ -72,7 +72,7 @@ class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
             path = self.save(trainer, None)
             if trainer.is_global_zero:
                 name = "Ctrl+C" if self.stopped_by == signal.SIGINT else "SIGTERM"
-                print(f"lightning-gans: stopped by a signal ({name}) at generator step {pl_module.g_step}; resume from "
+                print(f"lightning-gans: stopped by a signal ({name}) at generator step {pl_module.progress.g_step}; resume from "
                       f"{path} with --ckpt_path, or --resume auto", file=sys.stderr)
 
     def restore_sigint(self):
@@ -85,7 +85,7 @@ class GANCheckpoint(EveryNGeneratorSteps, Checkpoint):
         pl_module = trainer.lightning_module
         if not all(torch.isfinite(p).all() for p in pl_module.parameters()):
             raise TrainingDiverged(
-                f"parameters not finite at generator step {pl_module.g_step}: training stopped and the last good "
+                f"parameters not finite at generator step {pl_module.progress.g_step}: training stopped and the last good "
                 f"checkpoint kept in {self.dirpath}; lower the learning rates"
             )
         last = Path(self.dirpath) / checkpoint_file("last")

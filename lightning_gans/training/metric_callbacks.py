@@ -19,8 +19,8 @@ def log_metrics(trainer, pl_module, metrics: dict[str, float]) -> None:
     """To every logger at step = g_step; W&B's rows also get kimg, its charts' other axis (metrics.csv keeps
     the counters in the training rows, which the bench's report interpolates)."""
     for logger in trainer.loggers:
-        row = {**metrics, "progress/kimg": pl_module.images_seen / 1000} if isinstance(logger, WandbLogger) else metrics
-        logger.log_metrics(row, step=pl_module.g_step)
+        row = {**metrics, "progress/kimg": pl_module.progress.kimg} if isinstance(logger, WandbLogger) else metrics
+        logger.log_metrics(row, step=pl_module.progress.g_step)
 
 
 def shows_progress(trainer) -> bool:
@@ -41,7 +41,7 @@ class Evaluator(EveryNGeneratorSteps):
 
     def publish(self, trainer, pl_module, metrics: dict[str, float]) -> None:
         log_metrics(trainer, pl_module, metrics)
-        self.board.publish(trainer, Evaluation(pl_module.g_step, metrics))
+        self.board.publish(trainer, Evaluation(pl_module.progress.g_step, metrics))
 
 
 class FIDCallback(Evaluator):
@@ -97,7 +97,7 @@ class FIDCallback(Evaluator):
         if self.extractor is None:
             return
         self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, self.extractor, self.real,
-                                                               pl_module.hparams.latent_dim, pl_module.device,
+                                                               pl_module.latent_dim, pl_module.device,
                                                                shows_progress(trainer)))
 
 
@@ -117,4 +117,4 @@ class ToyMetrics(Evaluator):
         data = trainer.datamodule
         if not isinstance(data, Toy2DDataModule):
             return  # the toy protocol needs known modes; image data is measured by FIDCallback
-        self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, data, pl_module.hparams.latent_dim))
+        self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, data, pl_module.latent_dim))

@@ -20,19 +20,19 @@ class EveryNGeneratorSteps(pl.Callback):
         raise NotImplementedError
 
     def run(self, trainer, pl_module) -> None:
-        self.last_run_at = pl_module.g_step
+        self.last_run_at = pl_module.progress.g_step
         self.on_schedule(trainer, pl_module)
 
     def on_train_start(self, trainer, pl_module):
         # A resumed run has had this step's turn before its checkpoint was written (checkpoints are written last);
         # the critic steps that follow the resume would otherwise repeat it.
-        self.last_run_at = pl_module.g_step
+        self.last_run_at = pl_module.progress.g_step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        step = pl_module.g_step
+        step = pl_module.progress.g_step
         if step > 0 and step % self.every_n_g_steps == 0 and step != self.last_run_at:
             self.run(trainer, pl_module)
 
     def on_train_end(self, trainer, pl_module):
-        if pl_module.g_step != self.last_run_at:
+        if pl_module.progress.g_step != self.last_run_at:
             self.run(trainer, pl_module)

@@ -63,7 +63,7 @@ def toy_title(pl_module, samples: torch.Tensor, data) -> str:
     """Technique, counters, and the modes covered and the share of high-quality points among the drawn ones (the
     coverage rule of the logged metrics, `toy.covered_threshold`, at their number)."""
     stats = mode_statistics(samples, data.modes, data.mode_std)
-    return (f"{pl_module.name}, G step {pl_module.g_step}, {pl_module.images_seen / 1000:.1f} kimg\n"
+    return (f"{pl_module.name}, G step {pl_module.progress.g_step}, {pl_module.progress.kimg:.1f} kimg\n"
             f"{stats['modes_covered']:.0f}/{len(data.modes)} modes covered, {stats['high_quality']:.0%} high quality "
             f"(of these {len(samples)} points)")
 
@@ -92,20 +92,20 @@ class SampleGrid(EveryNGeneratorSteps):
     def on_schedule(self, trainer, pl_module):
         if not trainer.is_global_zero:
             return
-        samples = pl_module.sample(latents_for_indices(0, self.num_samples, pl_module.hparams.latent_dim, self.seed))
+        samples = pl_module.sample(latents_for_indices(0, self.num_samples, pl_module.latent_dim, self.seed))
         samples = samples.float().cpu()
-        path = Path(self.dirpath) / f"{step_name(pl_module.g_step)}.png"
+        path = Path(self.dirpath) / f"{step_name(pl_module.progress.g_step)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         if samples.ndim == 2:
             data = trainer.datamodule
             save_critic_contour(path, pl_module.critic, data.train_samples[: self.num_samples], samples,
                                 title=toy_title(pl_module, samples, data))
         else:
-            title = f"{pl_module.name}, G step {pl_module.g_step}, {pl_module.images_seen / 1000:.1f} kimg"
+            title = f"{pl_module.name}, G step {pl_module.progress.g_step}, {pl_module.progress.kimg:.1f} kimg"
             titled_grid(samples, title).save(path)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[str(path)], step=pl_module.g_step)
+                logger.log_image(key="samples", images=[str(path)], step=pl_module.progress.g_step)
             elif isinstance(logger, TensorBoardLogger):
                 picture = np.asarray(Image.open(path).convert("RGB"))
-                logger.experiment.add_image("samples", picture, global_step=pl_module.g_step, dataformats="HWC")
+                logger.experiment.add_image("samples", picture, global_step=pl_module.progress.g_step, dataformats="HWC")

@@ -30,8 +30,8 @@ def viewing_commands(loggers) -> list[str]:
 def fit_summary(trainer, run: RunLayout, results: ResultsBoard) -> str:
     """The summary of a finished fit, one item a line; the metrics are those published on `results`."""
     module = trainer.lightning_module
-    lines = [f"lightning-gans: {module.name} trained to generator step {module.g_step} ({module.images_seen / 1000:.1f} "
-             f"kimg) in {time.strftime('%H:%M:%S', time.gmtime(module.wall_time()))}",
+    lines = [f"lightning-gans: {module.name} trained to generator step {module.progress.g_step} ({module.progress.kimg:.1f} "
+             f"kimg) in {time.strftime('%H:%M:%S', time.gmtime(module.progress.clock.seconds()))}",
              f"  run directory  {run.root}"]
     if results.latest:
         lines.append(f"  final metrics  {format_metrics(results.latest.as_row())}")
