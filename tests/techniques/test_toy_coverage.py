@@ -12,6 +12,7 @@ from lightning_gans.commands.fit import GANCLI
 from lightning_gans.data.toy import TOY_DISTRIBUTIONS
 from lightning_gans.metrics.evaluation import toy_metrics
 from lightning_gans.metrics.toy import covered_threshold, mode_statistics, mode_statistics_from_counts
+from lightning_gans.training.contract import TrainingProgress
 from lightning_gans.training.sample_grids import toy_title
 
 # The toy configs are tuned for grid25; the ring8 setting of this test (1000 G steps, about 35 s on 2 CPU cores):
@@ -85,7 +86,8 @@ def test_the_picture_title_and_the_logged_metric_count_modes_under_one_rule(num_
     logged = toy_metrics(lambda z: points[: len(z)], modes, std, points, num_samples, latent_dim=2)
     covered = {2500: 2, 10_000: 1}[num_samples]
     assert logged["toy/modes_covered"] == covered
-    run, data = SimpleNamespace(name="wgan_gp", g_step=7, images_seen=1792), SimpleNamespace(modes=modes, mode_std=std)
+    run = SimpleNamespace(name="wgan_gp", progress=TrainingProgress(g_step=7, images_seen=1792))  # a GANModule's reads
+    data = SimpleNamespace(modes=modes, mode_std=std)
     assert f"{covered}/25 modes covered" in toy_title(run, points, data)
 
 
