@@ -38,6 +38,8 @@ def config_path(technique, kind):
 @pytest.mark.parametrize("technique", TECHNIQUES)
 def test_trains_and_resumes_on_the_same_trajectory(technique, kind, fashion_root, tmp_path):
     overrides, half = small(kind, fashion_root), HALF[kind]
+    if technique == "wgan" and kind == "images":  # the toy case resumes after WGAN's critic bursts; here every one of
+        overrides += ["--model.critic_burst", "false"]  # the 20 G steps would burst: 2,000 critic steps instead of 100
     fit(config_path(technique, kind), tmp_path, "full", *overrides)
     full = tmp_path / technique / "full"
     assert (full / "config.yaml").is_file()
