@@ -32,8 +32,8 @@ from lightning_gans.training.step_logging import StepLogging
 
 
 def _progress_counter(counter: str) -> property:
-    """`module.<counter>` as `module.progress.<counter>`, for code that read the counters before `training.contract`
-    (commands, checkpoints, sample grids, metric callbacks, the summary): read them from `progress`."""
+    """`module.<counter>` as `module.progress.<counter>`, for the tests and benchmarks that still read the counters so;
+    lightning_gans itself reads `progress` (`training.contract`). Remove once those readers have moved."""
     return property(lambda self: getattr(self.progress, counter),
                     lambda self, value: setattr(self.progress, counter, value))
 
@@ -338,5 +338,5 @@ class GANTechnique(pl.LightningModule):
     d_step, g_step, images_seen = (_progress_counter(name) for name in ("d_step", "g_step", "images_seen"))
 
     def wall_time(self) -> float:
-        """`progress.clock.seconds()`, from before `training.contract`."""
+        """`progress.clock.seconds()`, for the tests and benchmarks that still call it (see `_progress_counter`)."""
         return self.progress.clock.seconds()
