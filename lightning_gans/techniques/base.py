@@ -334,9 +334,5 @@ class GANTechnique(pl.LightningModule):
         state.setdefault("wall_time_s", 0.0)
         state.setdefault("round_critic_steps", state["d_step"] - state["g_step"] * self.n_critic)
 
-    # The counters as attributes of the module, as code outside `techniques/` read them before `training.contract`.
+    # The counters as attributes of the module, for the tests and benchmarks that still read them so (`_progress_counter`).
     d_step, g_step, images_seen = (_progress_counter(name) for name in ("d_step", "g_step", "images_seen"))
-
-    def wall_time(self) -> float:
-        """`progress.clock.seconds()`, for the tests and benchmarks that still call it (see `_progress_counter`)."""
-        return self.progress.clock.seconds()
