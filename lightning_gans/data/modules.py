@@ -1,7 +1,8 @@
 """Lightning data modules: toy 2-D mixtures and image datasets, served as the infinite stream of `stream.py`.
 
 Images are float NCHW in [-1, 1] (kept in memory as uint8); toy data is float (N, 2). With `on_device` the training
-set is copied once to the training device and every batch is indexed and converted to float there.
+set is copied once to the training device and every batch is indexed and converted to float there. With
+`conditional` the stream yields (samples, labels) with int64 labels 0..num_classes-1, on the samples' device.
 """
 
 from typing import Literal, Optional, Union
@@ -10,10 +11,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from lightning_gans.data.sources import DATASETS, load_images
+from lightning_gans.data.sources import DATASETS, class_names, limit_choice, load_labels, resize_images
 from lightning_gans.data.stream import InfiniteBatchStream
 from lightning_gans.data.toy import TOY_DISTRIBUTIONS
-from lightning_gans.errors import require
+from lightning_gans.errors import ConfigError, require
 
 OnDevice = Union[bool, Literal["auto"]]
 # Share of a GPU's free memory the training set may take: the rest is for the networks and their activations.
@@ -31,11 +32,13 @@ def device_memory_for_data(device: torch.device) -> Optional[int]:
 
 
 class GANDataModule(pl.LightningDataModule):
-    """Base of the data modules: `data_shape` is known at construction, samples are loaded on first use."""
+    """Base of the data modules: `data_shape` and `class_names` (None unless conditional) are known at construction,
+    samples and labels are loaded on first use."""
 
     data_shape: tuple[int, ...]
 
-    def __init__(self, batch_size: int, seed: int, num_workers: int, on_device: OnDevice = "auto"):
+    def __init__(self, batch_size: int, seed: int, num_workers: int, on_device: OnDevice = "auto",
+                 conditional: bool = False):
         super().__init__()
         require(batch_size >= 1, "data.batch_size", batch_size, "use an integer >= 1 (per process)")
         require(num_workers >= 0, "data.num_workers", num_workers, "use an integer >= 0")
@@ -43,13 +46,25 @@ class GANDataModule(pl.LightningDataModule):
         require(not (on_device is True and num_workers), "data.num_workers", num_workers,
                 "use 0 with data.on_device true: batches are indexed on the device, without worker processes")
         self.batch_size, self.seed, self.num_workers, self.on_device = batch_size, seed, num_workers, on_device
+        self.conditional = conditional
+        self.class_names: Optional[list[str]] = None  # a conditional subclass names its classes at construction
         self._train_samples: Optional[torch.Tensor] = None
-        self._device_samples: Optional[torch.Tensor] = None  # the copy on the training device, made once
+        self._train_labels: Optional[torch.Tensor] = None
+        self._device_set: Optional[tuple] = None  # (samples, labels) on the training device, copied once
         self.start = 0  # samples all processes consumed before the stream starts: the technique's `seek`
 
+    @property
+    def num_classes(self) -> Optional[int]:
+        """The number of classes of a conditional module; None unless conditional."""
+        return None if self.class_names is None else len(self.class_names)
+
     def load_train_samples(self) -> torch.Tensor:
-        """uint8 images (N, C, H, W) or float32 points (N, 2); subclasses implement it."""
+        """uint8 images (N, C, H, W) or float32 points (N, 2); subclasses implement it or `load_train_set`."""
         raise NotImplementedError
+
+    def load_train_set(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """The training samples and, when conditional, their int64 labels (N,) (else None)."""
+        return self.load_train_samples(), None
 
     def prepare_data(self) -> None:
         # Lightning runs this on one process per node before any setup(): a download happens once, not in parallel.
@@ -57,12 +72,23 @@ class GANDataModule(pl.LightningDataModule):
 
     def setup(self, stage: Optional[str] = None) -> None:
         if self._train_samples is None:
-            self._train_samples = self.load_train_samples()
+            self._train_samples, self._train_labels = self.load_train_set()
 
     @property
     def train_samples(self) -> torch.Tensor:
         self.setup()
         return self._train_samples
+
+    @property
+    def train_labels(self) -> Optional[torch.Tensor]:
+        """The int64 labels of `train_samples` (None unless conditional)."""
+        self.setup()
+        return self._train_labels
+
+    def label_distribution(self) -> torch.Tensor:
+        """The training labels' class frequencies, float (num_classes,), summing to 1."""
+        require(self.conditional, "data.conditional", self.conditional, "the class frequencies need labels: set it true")
+        return torch.bincount(self.train_labels, minlength=self.num_classes).float() / len(self.train_labels)
 
     def seek(self, images_seen: int) -> None:
         """Start the stream after `images_seen` samples (summed over processes), where a resumed run stopped."""
@@ -75,10 +101,10 @@ class GANDataModule(pl.LightningDataModule):
         """The training stream for a model on `device`: from the training set on `device` when `serves_from(device)`
         (no workers; the batches are already there), else from the host copy (with `num_workers` workers)."""
         on_device = self.serves_from(device)
-        if on_device and (self._device_samples is None or self._device_samples.device != torch.device(device)):
-            self._device_samples = self.train_samples.to(device)
-        samples = self._device_samples if on_device else self.train_samples
-        stream = InfiniteBatchStream(samples, self.batch_size, self.seed, self.start)
+        if on_device and (self._device_set is None or self._device_set[0].device != torch.device(device)):
+            self._device_set = tuple(None if t is None else t.to(device) for t in (self.train_samples, self.train_labels))
+        samples, labels = self._device_set if on_device else (self.train_samples, self.train_labels)
+        stream = InfiniteBatchStream(samples, self.batch_size, self.seed, self.start, labels)
         # Its own generator: otherwise the DataLoader draws a worker seed from the global RNG on every iter().
         return DataLoader(stream, batch_size=None, num_workers=0 if on_device else self.num_workers,
                           generator=torch.Generator().manual_seed(self.seed))
@@ -89,10 +115,11 @@ class GANDataModule(pl.LightningDataModule):
         if self.on_device is False:
             return False
         budget = device_memory_for_data(torch.device(device))
-        fits = budget is None or self.train_samples.nbytes <= budget
+        nbytes = self.train_samples.nbytes + (0 if self.train_labels is None else self.train_labels.nbytes)
+        fits = budget is None or nbytes <= budget
         if self.on_device is True:
             require(fits, "data.on_device", True,
-                    f"the training set ({self.train_samples.nbytes / 2**20:.0f} MB) exceeds the "
+                    f"the training set ({nbytes / 2**20:.0f} MB) exceeds the "
                     f"{(budget or 0) / 2**20:.0f} MB of {device} memory it may take: use data.on_device auto or false")
             return True
         return fits and not self.num_workers
@@ -109,6 +136,7 @@ class Toy2DDataModule(GANDataModule):
         seed: int = 0,
         num_workers: int = 0,
         on_device: OnDevice = "auto",
+        conditional: bool = False,
     ):
         """
         Args:
@@ -119,8 +147,9 @@ class Toy2DDataModule(GANDataModule):
             num_workers: worker processes of the host path (none on the device path).
             on_device: keep the training set on the training device and index batches there (auto: where it fits,
                 i.e. always on the CPU and within half the free memory of a GPU, and num_workers is 0).
+            conditional: label each point with the index of the mode it was drawn from (classes "mode 0", ...).
         """
-        super().__init__(batch_size, seed, num_workers, on_device)
+        super().__init__(batch_size, seed, num_workers, on_device, conditional)
         require(distribution in TOY_DISTRIBUTIONS, "data.distribution", distribution,
                 f"choose one of {', '.join(TOY_DISTRIBUTIONS)}")
         require(num_samples >= 1, "data.num_samples", num_samples, "use an integer >= 1")
@@ -128,11 +157,14 @@ class Toy2DDataModule(GANDataModule):
         modes_fn, self.mode_std = TOY_DISTRIBUTIONS[distribution]
         self.modes = modes_fn()
         self.data_shape = (2,)
+        if conditional:
+            self.class_names = [f"mode {k}" for k in range(len(self.modes))]
 
-    def load_train_samples(self) -> torch.Tensor:
+    def load_train_set(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         generator = torch.Generator().manual_seed(self.seed)
         chosen = torch.randint(len(self.modes), (self.num_samples,), generator=generator)
-        return self.modes[chosen] + self.mode_std * torch.randn(self.num_samples, 2, generator=generator)
+        points = self.modes[chosen] + self.mode_std * torch.randn(self.num_samples, 2, generator=generator)
+        return points, chosen if self.conditional else None
 
 
 class ImageDataModule(GANDataModule):
@@ -149,11 +181,13 @@ class ImageDataModule(GANDataModule):
         seed: int = 0,
         num_workers: int = 0,
         on_device: OnDevice = "auto",
+        conditional: bool = False,
     ):
         """
         Args:
             dataset: fashion_mnist, mnist, cifar10 or image_folder.
-            root: the dataset's directory (required for image_folder; otherwise searched or downloaded).
+            root: the dataset's directory (image_folder: a folder or .zip of images, required; otherwise searched or
+                downloaded).
             resolution: images are resized to resolution x resolution.
             batch_size: images per step and process.
             limit: keep this many training images (a seeded choice), for data-efficiency experiments.
@@ -164,8 +198,10 @@ class ImageDataModule(GANDataModule):
             on_device: keep the uint8 training set on the training device and index batches and convert them to
                 float there (auto: where it fits, i.e. always on the CPU and within half the free memory of a GPU,
                 and num_workers is 0); false: host path.
+            conditional: serve (images, labels) and make the technique conditional on the classes (image_folder:
+                from dataset.json, else from one subfolder per class).
         """
-        super().__init__(batch_size, seed, num_workers, on_device)
+        super().__init__(batch_size, seed, num_workers, on_device, conditional)
         require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
         require(resolution >= 8, "data.resolution", resolution, "use an integer >= 8")
         require(limit is None or limit >= 1, "data.limit", limit, "use an integer >= 1, or null for all images")
@@ -174,6 +210,8 @@ class ImageDataModule(GANDataModule):
         self.validation_images = validation_images
         self._validation_samples: Optional[torch.Tensor] = None
         self.data_shape = (DATASETS[dataset].channels, resolution, resolution)
+        if conditional:  # here, so that data without labels stops the run before anything is loaded
+            self.class_names = class_names(dataset, root)
 
     @property
     def validation_samples(self) -> torch.Tensor:
@@ -181,16 +219,26 @@ class ImageDataModule(GANDataModule):
         self.setup()
         return self._validation_samples
 
-    def load_train_samples(self) -> torch.Tensor:
+    def load_train_set(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        images = DATASETS[self.dataset].load(self.root, True, self.resolution)  # resized once chosen
+        labels = load_labels(self.dataset, self.root, True) if self.conditional else None
+        if labels is not None and len(labels) != len(images):
+            raise ConfigError(f"the training split of {self.dataset} has {len(images)} images but {len(labels)} labels",
+                              "use image and label files that belong together")
+        train, held_out = self.split(len(images))
+        self._validation_samples = resize_images(images[held_out], self.resolution) if len(held_out) \
+            else torch.empty(0, *self.data_shape, dtype=torch.uint8)
+        return resize_images(images[train], self.resolution), None if labels is None else labels[train]
+
+    def split(self, n: int) -> tuple[slice | torch.Tensor, torch.Tensor]:
+        """The indices of the training and the held-out images of n: all in order without `limit` and
+        `validation_images`, else `limit` (or all but the held-out) from the start of a seeded permutation and the
+        held-out from its end, so the two never overlap and the training choice is `load_images`' with `limit`."""
         if not self.validation_images:
-            self._validation_samples = torch.empty(0, *self.data_shape, dtype=torch.uint8)
-            return load_images(self.dataset, self.root, True, self.resolution, self.limit, self.seed)
-        # The held-out images are the end of the permutation whose prefix `limit` keeps, so the two never overlap.
-        images = load_images(self.dataset, self.root, True, self.resolution, None, self.seed)
-        n_train = len(images) - self.validation_images
+            return slice(None) if self.limit is None else limit_choice(n, self.limit, self.seed), torch.arange(0)
+        n_train = n - self.validation_images
         require(n_train >= (self.limit or 1), "data.validation_images", self.validation_images,
-                f"the dataset has {len(images)} images, limit {self.limit} of them for training: hold out fewer")
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-        self._validation_samples = images[order[n_train:]]
-        return images[order[: self.limit or n_train]]
+                f"the dataset has {n} images, limit {self.limit} of them for training: hold out fewer")
+        order = limit_choice(n, n, self.seed)
+        return order[: self.limit or n_train], order[n_train:]
 

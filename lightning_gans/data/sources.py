@@ -1,5 +1,5 @@
-"""Image datasets as uint8 tensors (N, C, H, W): Fashion-MNIST (IDX files or torchvision), MNIST and CIFAR-10
-(torchvision), and folders of images."""
+"""Image datasets as uint8 tensors (N, C, H, W) with their int64 class labels (N,): Fashion-MNIST (IDX files or
+torchvision), MNIST and CIFAR-10 (torchvision), and folders or `.zip` files of images (`folders.py`)."""
 
 from functools import partial
 from pathlib import Path
@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torchvision import datasets as torchvision_datasets
 
+from lightning_gans.data.folders import ImageFiles
 from lightning_gans.data.idx import read_idx
 from lightning_gans.errors import ConfigError, first_line, require
 
@@ -18,14 +19,22 @@ DOWNLOAD_ROOT = "data"  # where torchvision datasets are downloaded to (relative
 # Where Fashion-MNIST's IDX files are looked for after an explicit `root`, in order (Debian: dataset-fashion-mnist).
 FASHION_MNIST_DIRS = [Path("data/fashion-mnist"), Path("data"), Path("/usr/share/datasets/fashion-mnist")]
 TORCHVISION_CLASSES = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST", "cifar10": "CIFAR10"}
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+# torchvision's class names (MNIST's are its digits)
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                         "Ankle boot"]
+MNIST_CLASSES = [str(digit) for digit in range(10)]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
 
 class ImageSource(NamedTuple):
     """`load(root, train, resolution)` gives uint8 (N, C, H, W) at native size, or already at `resolution` when
-    the images have no common size (image_folder); `channels` is known without loading."""
+    the images have no common size (image_folder); `labels(root, train)` their int64 labels (N,). `channels` and
+    `classes(root)` (the class names) are known without loading images."""
 
     channels: int
     load: Callable[[Optional[str], bool, int], torch.Tensor]
+    classes: Callable[[Optional[str]], list[str]]
+    labels: Callable[[Optional[str], bool], torch.Tensor]
 
 
 def load_images(
@@ -38,17 +47,26 @@ def load_images(
     require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
     images = DATASETS[dataset].load(root, train, resolution)
     if limit is not None:
-        require(limit <= len(images), "data.limit", limit, f"the dataset has {len(images)} images; use at most that")
-        images = images[torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:limit]]
+        images = images[limit_choice(len(images), limit, seed)]
     return resize_images(images, resolution)
 
 
+def limit_choice(n: int, limit: int, seed: int) -> torch.Tensor:
+    """The indices of the `limit` images of `n` that `load_images` keeps: a prefix of a seeded permutation."""
+    require(limit <= n, "data.limit", limit, f"the dataset has {n} images; use at most that")
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:limit]
+
+
+def class_names(dataset: str, root: Optional[str]) -> list[str]:
+    """The class names of a dataset, without loading its images; a ConfigError for images without labels."""
+    require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
+    return DATASETS[dataset].classes(root)
+
+
 def load_labels(dataset: str, root: Optional[str], train: bool) -> torch.Tensor:
-    """int64 class labels (N,) of fashion_mnist or mnist, in the order of `load_images` without `limit`."""
-    if dataset == "fashion_mnist":
-        return _fashion_mnist(root, train, "labels").long()
-    require(dataset == "mnist", "dataset", dataset, "labels are available for fashion_mnist and mnist only")
-    return _downloaded("mnist", root, train).targets.long()
+    """int64 class labels (N,) of a split, in the order of `load_images` without `limit`."""
+    require(dataset in DATASETS, "data.dataset", dataset, f"choose one of {', '.join(DATASETS)}")
+    return DATASETS[dataset].labels(root, train)
 
 
 def resize_images(images: torch.Tensor, resolution: int) -> torch.Tensor:
@@ -114,33 +132,51 @@ def _downloaded(name: str, root: Optional[str], train: bool):
                           f"{TORCHVISION_CLASSES[name]} files") from error
 
 
+def _fashion_mnist_labels(root: Optional[str], train: bool) -> torch.Tensor:
+    return _fashion_mnist(root, train, "labels").long()
+
+
 def _torchvision_images(name: str, root: Optional[str], train: bool, resolution: int) -> torch.Tensor:
     data = torch.as_tensor(_downloaded(name, root, train).data)
     # MNIST stores (N, H, W), CIFAR-10 (N, H, W, C).
     return data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2).contiguous()
 
 
+def _torchvision_labels(name: str, root: Optional[str], train: bool) -> torch.Tensor:
+    # MNIST's targets are a tensor, CIFAR-10's a list.
+    return torch.as_tensor(_downloaded(name, root, train).targets, dtype=torch.int64)
+
+
 def _image_folder(root: Optional[str], train: bool, resolution: int) -> torch.Tensor:
-    """Every image under `root` (recursively, sorted by path) as RGB, resized on its shorter side and
-    center-cropped to `resolution`. A folder has no splits, so `train` is ignored."""
-    require(root is not None, "data.root", root, "image_folder needs the folder of images: pass data.root=DIR")
-    require(Path(root).is_dir(), "data.root", root, "not a directory: pass the folder that holds the images")
-    paths = sorted(path for path in Path(root).rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
-    require(bool(paths), "data.root", root, f"no images found: add {', '.join(sorted(IMAGE_SUFFIXES))} files")
-    return torch.from_numpy(np.stack([_square_rgb(path, resolution) for path in paths])).permute(0, 3, 1, 2).contiguous()
+    """Every image under `root`, a folder or .zip (recursively, sorted by path), as RGB, resized on its shorter
+    side and center-cropped to `resolution`. A folder has no splits, so `train` is ignored."""
+    files = ImageFiles(root)
+    with files.opened() as open_file:
+        pixels = [_square_rgb(open_file, name, files.root, resolution) for name in files.names]
+    return torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2).contiguous()
 
 
-def _square_rgb(path: Path, resolution: int) -> np.ndarray:
+def _image_folder_labels(root: Optional[str], train: bool) -> torch.Tensor:
+    return ImageFiles(root).labels()[1]
+
+
+def _square_rgb(open_file: Callable, name: str, root: Path, resolution: int) -> np.ndarray:
     try:
-        with Image.open(path) as image:
+        with open_file(name) as file, Image.open(file) as image:
             return np.asarray(ImageOps.fit(image.convert("RGB"), (resolution, resolution), Image.Resampling.BILINEAR))
     except OSError as error:
-        raise ConfigError(f"cannot read image {path} ({first_line(error)})", "delete or replace it") from error
+        raise ConfigError(f"cannot read image {name} in {root} ({first_line(error)})", "delete or replace it") from error
+
+
+def _fixed(names: list[str]) -> Callable[[Optional[str]], list[str]]:
+    return lambda root: list(names)
 
 
 DATASETS: dict[str, ImageSource] = {
-    "fashion_mnist": ImageSource(1, _fashion_mnist_images),
-    "mnist": ImageSource(1, partial(_torchvision_images, "mnist")),
-    "cifar10": ImageSource(3, partial(_torchvision_images, "cifar10")),
-    "image_folder": ImageSource(3, _image_folder),
+    "fashion_mnist": ImageSource(1, _fashion_mnist_images, _fixed(FASHION_MNIST_CLASSES), _fashion_mnist_labels),
+    "mnist": ImageSource(1, partial(_torchvision_images, "mnist"), _fixed(MNIST_CLASSES),
+                         partial(_torchvision_labels, "mnist")),
+    "cifar10": ImageSource(3, partial(_torchvision_images, "cifar10"), _fixed(CIFAR10_CLASSES),
+                           partial(_torchvision_labels, "cifar10")),
+    "image_folder": ImageSource(3, _image_folder, lambda root: ImageFiles(root).labels()[0], _image_folder_labels),
 }

@@ -3,10 +3,11 @@
 The stream's order is a function of the seed alone: epoch e is `randperm(N)` seeded with `seed + e`, epochs are
 concatenated, and every step takes the next `batch_size * world_size` samples, one slice per process. A run that
 resumes at the model's `images_seen` therefore sees exactly the batches an uninterrupted run would have seen.
-The samples may live on any device: the batches are indexed and converted to float where they are.
+The samples may live on any device: the batches are indexed and converted to float where they are. With labels
+(a conditional run) each batch is `(samples, labels)`, both indexed with the same indices.
 """
 
-from typing import Iterator
+from typing import Iterator, Optional, Union
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
@@ -22,20 +23,24 @@ class InfiniteBatchStream(IterableDataset):
     Only seeded generators are used, never the global RNG, so a resumed run stays bit-exact.
     """
 
-    def __init__(self, samples: torch.Tensor, batch_size: int, seed: int = 0, start: int = 0):
+    def __init__(self, samples: torch.Tensor, batch_size: int, seed: int = 0, start: int = 0,
+                 labels: Optional[torch.Tensor] = None):
         require(len(samples) > 0, "number of samples", len(samples), "the dataset is empty; check data.root")
-        self.samples, self.batch_size, self.seed, self.start = samples, batch_size, seed, start
+        if labels is not None and (len(labels) != len(samples) or labels.device != samples.device):
+            raise ValueError(f"{len(labels)} labels on {labels.device} for {len(samples)} samples on {samples.device}")
+        self.samples, self.labels, self.batch_size, self.seed, self.start = samples, labels, batch_size, seed, start
         # Read here, in the main process: DataLoader workers do not share its process group.
         self.rank, self.world_size = rank_and_world_size()
 
-    def __iter__(self) -> Iterator[torch.Tensor]:
+    def __iter__(self) -> Iterator[Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]]:
         # A DataLoader with workers gives each one a copy of the stream and takes batches from them in turn,
         # so worker w keeps batches w, w + num_workers, ... and the merged order is unchanged.
         worker = get_worker_info()
         worker_id, num_workers = (worker.id, worker.num_workers) if worker else (0, 1)
         for step, indices in enumerate(self._batch_indices()):
             if step % num_workers == worker_id:
-                yield to_float(self.samples[indices])
+                batch = to_float(self.samples[indices])
+                yield batch if self.labels is None else (batch, self.labels[indices])
 
     def _batch_indices(self) -> Iterator[torch.Tensor]:
         n, global_batch = len(self.samples), self.batch_size * self.world_size
