@@ -86,7 +86,9 @@ class GANCLI(LightningCLI):
         parser.add_lightning_class_args(SampleGrid, "samples")
         parser.add_lightning_class_args(FIDCallback, "fid")
         parser.add_lightning_class_args(ToyMetrics, "toy_metrics")
-        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        # What the data decides: the sample shape, and with data.conditional the classes (the one switch).
+        for attribute in ("data_shape", "num_classes", "class_names"):
+            parser.link_arguments(f"data.{attribute}", f"model.init_args.{attribute}", apply_on="instantiate")
 
     def parse_arguments(self, parser, args):
         super().parse_arguments(parser, args)
@@ -96,6 +98,10 @@ class GANCLI(LightningCLI):
         if not config.verbose:  # Lightning's own call into torch's pytree, not something a user can act on
             warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated")
         self.technique = technique_name(config.model.class_path)
+        for key in ("num_classes", "class_names"):  # linked from the data, which would silently override them
+            if config.model.init_args.get(key) is not None:
+                raise ConfigError(f"model.{key} is set by the data",
+                                  "remove it: with data.conditional true the classes come from the data")
         self.runs_root = self.choose_runs_root(config)
         if config.get("resume") == "auto":
             self.resolve_auto_resume(config)
