@@ -225,12 +225,12 @@ class ImageDataModule(GANDataModule):
         if labels is not None and len(labels) != len(images):
             raise ConfigError(f"the training split of {self.dataset} has {len(images)} images but {len(labels)} labels",
                               "use image and label files that belong together")
-        train, held_out = self.split(len(images))
+        train, held_out = self.split_indices(len(images))
         self._validation_samples = resize_images(images[held_out], self.resolution) if len(held_out) \
             else torch.empty(0, *self.data_shape, dtype=torch.uint8)
         return resize_images(images[train], self.resolution), None if labels is None else labels[train]
 
-    def split(self, n: int) -> tuple[slice | torch.Tensor, torch.Tensor]:
+    def split_indices(self, n: int) -> tuple[slice | torch.Tensor, torch.Tensor]:
         """The indices of the training and the held-out images of n: all in order without `limit` and
         `validation_images`, else `limit` (or all but the held-out) from the start of a seeded permutation and the
         held-out from its end, so the two never overlap and the training choice is `load_images`' with `limit`."""
@@ -239,6 +239,6 @@ class ImageDataModule(GANDataModule):
         n_train = n - self.validation_images
         require(n_train >= (self.limit or 1), "data.validation_images", self.validation_images,
                 f"the dataset has {n} images, limit {self.limit} of them for training: hold out fewer")
-        order = limit_choice(n, n, self.seed)
+        order = limit_choice(n, n, self.seed)  # the whole permutation
         return order[: self.limit or n_train], order[n_train:]
 
