@@ -7,7 +7,7 @@ data modules (`modules.py`).
 
 from lightning_gans.data.modules import GANDataModule, ImageDataModule, Toy2DDataModule
 from lightning_gans.data.sources import class_names, load_images, load_labels
-from lightning_gans.data.stream import InfiniteBatchStream, to_float
+from lightning_gans.data.stream import InfiniteBatchStream, LabelledBatch, to_float
 
-__all__ = ["GANDataModule", "ImageDataModule", "Toy2DDataModule", "InfiniteBatchStream", "class_names", "load_images",
-           "load_labels", "to_float"]
+__all__ = ["GANDataModule", "ImageDataModule", "Toy2DDataModule", "InfiniteBatchStream", "LabelledBatch", "class_names",
+           "load_images", "load_labels", "to_float"]

@@ -7,13 +7,20 @@ The samples may live on any device: the batches are indexed and converted to flo
 (a conditional run) each batch is `(samples, labels)`, both indexed with the same indices.
 """
 
-from typing import Iterator, Optional, Union
+from typing import Iterator, NamedTuple, Optional, Union
 
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from lightning_gans.errors import require
 from lightning_gans.processes import rank_and_world_size
+
+
+class LabelledBatch(NamedTuple):
+    """A conditional batch, `(samples, labels)`: named, because the DataLoader turns a plain tuple into a list."""
+
+    samples: torch.Tensor
+    labels: torch.Tensor
 
 
 class InfiniteBatchStream(IterableDataset):
@@ -32,7 +39,7 @@ class InfiniteBatchStream(IterableDataset):
         # Read here, in the main process: DataLoader workers do not share its process group.
         self.rank, self.world_size = rank_and_world_size()
 
-    def __iter__(self) -> Iterator[Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]]:
+    def __iter__(self) -> Iterator[Union[torch.Tensor, LabelledBatch]]:
         # A DataLoader with workers gives each one a copy of the stream and takes batches from them in turn,
         # so worker w keeps batches w, w + num_workers, ... and the merged order is unchanged.
         worker = get_worker_info()
@@ -40,7 +47,7 @@ class InfiniteBatchStream(IterableDataset):
         for step, indices in enumerate(self._batch_indices()):
             if step % num_workers == worker_id:
                 batch = to_float(self.samples[indices])
-                yield batch if self.labels is None else (batch, self.labels[indices])
+                yield batch if self.labels is None else LabelledBatch(batch, self.labels[indices])
 
     def _batch_indices(self) -> Iterator[torch.Tensor]:
         n, global_batch = len(self.samples), self.batch_size * self.world_size

@@ -69,6 +69,7 @@ def test_the_device_path_serves_the_host_paths_labels_on_the_device(device, star
 
     host = batches(Toy2DDataModule(num_samples=30, batch_size=8, conditional=True, on_device=False, num_workers=2))
     on_device = batches(Toy2DDataModule(num_samples=30, batch_size=8, conditional=True, on_device=True))
+    assert all(isinstance(batch, tuple) for batch in host + on_device)  # not the list a DataLoader makes of a tuple
     for (points, labels), (device_points, device_labels) in zip(host, on_device, strict=True):
         assert device_labels.device.type == device_points.device.type == device
         assert torch.equal(points, device_points.cpu()) and torch.equal(labels, device_labels.cpu())
