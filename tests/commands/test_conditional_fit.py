@@ -2,8 +2,9 @@
 (and refuses them as model options), and bad labels stop `lightning-gans fit` with one line before a run directory
 exists."""
 
+import numpy as np
 import pytest
-from conftest import QUIET, REPO
+from conftest import QUIET, REPO, write_fashion_mnist, write_idx
 from labelled_data import BAD_LABELS, class_folders
 
 from lightning_gans.commands.fit import GANCLI
@@ -70,4 +71,12 @@ def test_bad_labels_stop_fit_with_one_line_and_write_no_run(tmp_path, capsys, ca
     args = ["--config", IMAGES, *NO_FID, "--data.dataset", "image_folder", "--data.root", str(tmp_path / "images"),
             "--data.conditional", "true"]
     assert expected in fit_error(args, tmp_path / "runs", capsys)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_labels_found_wrong_only_when_loaded_stop_fit_before_the_run_directory(tmp_path, capsys):
+    root = write_fashion_mnist(tmp_path / "fm", n_train=20, n_test=8)
+    write_idx(root / "train-labels-idx1-ubyte.gz", np.zeros(19, dtype=np.uint8))
+    args = ["--config", IMAGES, *NO_FID, "--data.root", str(root), "--data.conditional", "true"]
+    assert "has 20 images but 19 labels" in fit_error(args, tmp_path / "runs", capsys)
     assert not (tmp_path / "runs").exists()
