@@ -26,6 +26,9 @@ class Preset:
     # technique -> fit overrides of that technique's runs only (after `overrides`): its reference code's setting
     # where it has options the others lack
     technique_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (technique, name, fit overrides) of each row beside the others: one more run of that technique's config, named
+    # <technique>-<name>, with these overrides after its own, e.g. an unconditional reference row
+    extra_rows: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     @property
     def protocol(self) -> str:
@@ -76,6 +79,20 @@ TOY_PROTOCOL = (
     "(x, y) coordinates (no feature network)"
 )
 
+FMNIST_CPU = ("--model.width", "32", "--data.batch_size", "64", "--model.max_g_steps", "null", "--model.max_kimg", "64",
+              "--trainer.accelerator", "cpu", "--trainer.devices", "1", "--fid.extractor", "lenet-fmnist",
+              "--fid.num_samples", "2000", "--fid.every_n_g_steps", "100", "--samples.every_n_g_steps", "250",
+              "--checkpoint.every_n_g_steps", "250")
+FMNIST_CPU_PROTOCOL = (
+    "Fashion-MNIST 32x32, CNN width {model.width}, batch {data.batch_size}, {model.max_kimg} kimg each (the same "
+    "real images for every technique, so a technique at n_critic 5 takes a fifth of the G steps of one at n_critic "
+    "1; each technique's own n_critic and optimiser; WGAN without its reference code's 100-critic-step bursts, "
+    "which would spend the budget in its first G steps); every {fid.every_n_g_steps} G steps and at the end "
+    "FID/KID/precision/recall of {fid.num_samples:,} EMA-generator samples in the features of the {fid.extractor} "
+    "domain classifier against {fid.num_samples:,} training images"
+)
+FMNIST_CPU_TECHNIQUES = {"wgan": ("--model.critic_burst", "false")}
+
 PRESETS = {
     "toy": Preset(
         "toy/*.yaml",
@@ -89,20 +106,19 @@ PRESETS = {
         "{data.distribution} (8 Gaussians on a circle of radius 2, std 0.02), " + TOY_PROTOCOL,
         TOY_METRICS,
     ),
-    "fmnist-cpu": Preset(
+    "fmnist-cpu": Preset("*.yaml", FMNIST_CPU, FMNIST_CPU_PROTOCOL, CLASSIFIER_METRICS,
+                         technique_overrides=FMNIST_CPU_TECHNIQUES),
+    "fmnist-cond": Preset(
         "*.yaml",
-        ("--model.width", "32", "--data.batch_size", "64", "--model.max_g_steps", "null", "--model.max_kimg", "64",
-         "--trainer.accelerator", "cpu", "--trainer.devices", "1", "--fid.extractor", "lenet-fmnist",
-         "--fid.num_samples", "2000", "--fid.every_n_g_steps", "100", "--samples.every_n_g_steps", "250",
-         "--checkpoint.every_n_g_steps", "250"),
-        "Fashion-MNIST 32x32, CNN width {model.width}, batch {data.batch_size}, {model.max_kimg} kimg each (the same "
-        "real images for every technique, so a technique at n_critic 5 takes a fifth of the G steps of one at n_critic "
-        "1; each technique's own n_critic and optimiser; WGAN without its reference code's 100-critic-step bursts, "
-        "which would spend the budget in its first G steps); every {fid.every_n_g_steps} G steps and at the end "
-        "FID/KID/precision/recall of {fid.num_samples:,} EMA-generator samples in the features of the {fid.extractor} "
-        "domain classifier against {fid.num_samples:,} training images",
+        (*FMNIST_CPU, "--data.conditional", "true"),
+        "class-conditional (data.conditional {data.conditional}: cBN generators, projection critics, StyleGAN's label "
+        "embedding), otherwise as fmnist-cpu: " + FMNIST_CPU_PROTOCOL + "; samples with labels stratified over the "
+        "training labels' frequencies; also the intra-class FID (mean over the classes of the FID of a class's samples "
+        "against that class's training images) and the {fid.extractor} classifier's accuracy on the samples' labels "
+        "(not ranked); sngan-uncond: unconditional SN-GAN at the same budget, the reference row",
         CLASSIFIER_METRICS,
-        technique_overrides={"wgan": ("--model.critic_burst", "false")},
+        technique_overrides=FMNIST_CPU_TECHNIQUES,
+        extra_rows=(("sngan", "uncond", ("--data.conditional", "false")),),
     ),
     "fmnist-2k": Preset(
         "stylegan_ada.yaml",

@@ -1,9 +1,10 @@
 """The bench's outputs from its finished runs' metrics.csv files: results.csv (one row per run), results.md (mean ±
 std per technique, best first, ties within seed noise marked, with the protocol and, for image benches, a real-data
-row and each technique's FID as a ratio to it), <metric>_vs_kimg.png and <metric>_vs_time.png of the ranking metric
-(a line per technique: the mean over seeds, a band from the smallest to the largest seed; fid_vs_kimg.png for image
-benches, toy_modes_covered_vs_kimg.png for toy ones), samples.png (the last grid of each technique's first seed, side
-by side) and, for StyleGANADA runs, ada_p_vs_kimg.png and ada_rt_vs_kimg.png.
+row and each technique's FID as a ratio to it; conditional runs add their intra-class FID and class accuracy),
+<metric>_vs_kimg.png and <metric>_vs_time.png of the ranking metric (a line per technique: the mean over seeds, a
+band from the smallest to the largest seed; fid_vs_kimg.png for image benches, toy_modes_covered_vs_kimg.png for toy
+ones), samples.png (the last grid of each technique's first seed, side by side) and, for StyleGANADA runs,
+ada_p_vs_kimg.png and ada_rt_vs_kimg.png.
 
 Evaluation rows (FID, toy metrics) and training rows (kimg, wall time) of metrics.csv share the generator step;
 evaluation points get their kimg and wall time by interpolating the training rows at their step.
@@ -57,9 +58,22 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([row["step"] for row in held]), np.array([row[key] for row in held])
 
 
+def logged_key(rows: list[dict], name: str) -> str | None:
+    """The logged key of the metric `name` (`MetricKey.name`; FID keys carry their protocol), None when not logged."""
+    return next((key for key in sorted({k for row in rows for k in row}) if MetricKey.parse(key).name == name), None)
+
+
 def resolve_key(rows: list[dict], name: str) -> str:
-    """The logged key of the metric `name` (`MetricKey.name`): FID keys carry their protocol."""
-    return next(key for key in sorted({k for row in rows for k in row}) if MetricKey.parse(key).name == name)
+    """`logged_key` of a metric that every run logs."""
+    key = logged_key(rows, name)
+    if key is None:
+        raise KeyError(f"no run logged {name}")
+    return key
+
+
+# Conditional runs' own metrics: columns of the table where some run logged them (an unconditional reference row
+# has none), never ranked.
+CONDITIONAL_METRICS = ("ifid", "classes/accuracy")
 
 
 class RunMetrics:
@@ -69,7 +83,8 @@ class RunMetrics:
         rows = read_metrics(run.run_dir)
         self.technique, self.seed, self.run_dir = run.technique, run.seed, run.run_dir
         self.keys = [(resolve_key(rows, key), goal) for key, goal in metric_specs]
-        self.curves = {key: column(rows, key) for key, _ in self.keys}
+        self.shown = [key for key in (logged_key(rows, name) for name in CONDITIONAL_METRICS) if key is not None]
+        self.curves = {key: column(rows, key) for key in [key for key, _ in self.keys] + self.shown}
         self.curves.update({key: column(rows, key) for key in ADA_CURVES if any(key in row for row in rows)})
         train_steps, self.train_kimg = column(rows, "progress/kimg")
         _, self.train_wall = column(rows, "progress/wall_time_s")
@@ -88,6 +103,7 @@ class RunMetrics:
             values = self.curves[key][1]
             row[f"final {key}"] = float(values[-1])
             row[f"best {key}"] = float(values.min() if goal == "min" else values.max())
+        row.update({f"final {key}": float(self.curves[key][1][-1]) for key in self.shown})
         row.update({"kimg": float(self.train_kimg[-1]), "wall_time_s": float(self.train_wall[-1]),
                     "img_per_s": self.img_per_s, "peak_rss_mb": self.peak_rss_mb})
         return row
@@ -156,16 +172,25 @@ def real_data_cells(reference: dict, columns: list[str]) -> list[str]:
     name: its key carries its own image count), 1 for the FID ratio, a dash elsewhere."""
     cells = []
     for name in columns:
+        key = logged_key([reference], MetricKey.parse(name.removeprefix("final ")).name) if name.startswith("final ") else None
         if name == FID_RATIO:
             cells.append("1")
-        elif name.startswith("final ") and "/" in name:
-            cells.append(f"{reference[resolve_key([reference], MetricKey.parse(name.removeprefix('final ')).name)]:.4g}")
+        elif "/" in name and key is not None:
+            cells.append(f"{reference[key]:.4g}")
         else:
             cells.append("—")
     return cells
 
 
 FID_RATIO = "final fid / real"
+
+
+def technique_cell(group: list[dict], column_name: str, fid_key: str | None, real_fid: float | None) -> str:
+    """mean ± std over a technique's runs of a column; — where none of them logged it (a conditional metric)."""
+    if column_name == FID_RATIO:
+        return mean_std([row[f"final {fid_key}"] / real_fid for row in group])
+    values = [row[column_name] for row in group if column_name in row]
+    return mean_std(values) if values else "—"
 
 
 def hardware() -> str:
@@ -179,8 +204,9 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     """results.csv and results.md; `reference` (metric -> value, and "images": what was scored) adds the real-data
     row of an image bench. Returns the ranking in one line: each technique's mean final and best ranking metric."""
     rows = [run.summary() for run in runs]
+    fieldnames = list(dict.fromkeys(name for row in rows for name in row))  # a conditional metric's column: some rows
     with open(bench_dir / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=fieldnames)
         writer.writeheader()
         writer.writerows(rows)
 
@@ -190,8 +216,11 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     stats = metric_stats(rows, keys)
     order = ranking(stats, keys)
     ranks = dict(zip(order, seed_noise_ranks([stats[t] for t in order])))
+    shown = [name.removeprefix("final ") for name in fieldnames
+             if name.startswith("final ") and MetricKey.parse(name.removeprefix("final ")).name in CONDITIONAL_METRICS]
     columns = [f"final {rank_key}", f"best {rank_key}", *(f"final {key}" for key, _ in keys[1:]),
-               *([FID_RATIO] if reference else []), "kimg", "wall_time_s", "img_per_s", "peak_rss_mb"]
+               *(f"final {key}" for key in shown), *([FID_RATIO] if reference else []), "kimg", "wall_time_s",
+               "img_per_s", "peak_rss_mb"]
     fid_key = next((key for key, _ in keys if MetricKey.parse(key).name == "fid"), None)
     seeds = sorted({row["seed"] for row in rows})
     lines = [
@@ -203,6 +232,7 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
         "- Ranked by the final " + ", then ".join(f"{key} ({'lower' if goal == 'min' else 'higher'} is better)"
                                                  for key, goal in keys)
         + "; cells are mean ± std over seeds; best = best value seen at any evaluation.",
+        *([f"- Not ranked, shown where logged (conditional runs; — elsewhere): {', '.join(shown)}."] if shown else []),
         "- Order and rank: two techniques are ordered by the first of these metrics on which their mean ± std "
         "intervals over seeds do not overlap; a technique for which no metric does so is within seed noise of the "
         "one above it and shares its rank, marked = (with one seed std is 0: only equal means tie).",
@@ -219,8 +249,7 @@ def write_table(bench_dir: Path, preset_name: str, preset, runs: list[RunMetrics
     lines += ["", "| technique | runs | " + " | ".join(columns) + " | rank |", "|---|---|" + "---|" * (len(columns) + 1)]
     for technique in order:
         group = by_technique[technique]
-        cells = [mean_std([row[f"final {fid_key}"] / real_fid if c == FID_RATIO else row[c] for row in group])
-                 for c in columns]
+        cells = [technique_cell(group, c, fid_key, real_fid) for c in columns]
         lines.append(f"| {technique} | {len(group)} | " + " | ".join(cells) + f" | {ranks[technique]} |")
     if reference:
         lines.append("| real data | — | " + " | ".join(real_data_cells(reference, columns)) + " | — |")

@@ -32,7 +32,7 @@ class BenchRun:
     config: Path
     run_dir: Path
     log: Path
-    overrides: tuple[str, ...] = ()  # the preset's for this technique, then the variant's
+    overrides: tuple[str, ...] = ()  # the preset's for this technique, then the variant's (or extra row's)
 
     @property
     def layout(self) -> RunLayout:
@@ -61,14 +61,15 @@ def plan_runs(preset: Preset, techniques: list[str] | None, seeds: int, bench_di
     unknown = sorted(set(techniques or []) - set(configs))
     require(not unknown, "--techniques", ",".join(unknown), f"choose from {','.join(configs)}")
     chosen = [t for t in configs if techniques is None or t in techniques]
+    rows = [(t, variant, overrides) for t in chosen for variant, overrides in preset.variants or (("", ()),)]
+    rows += [row for row in preset.extra_rows if row[0] in chosen]
     runs = []
-    for t in chosen:
-        for variant, overrides in preset.variants or (("", ()),):
-            row, prefix = (f"{t}-{variant}", f"{variant}-") if variant else (t, "")
-            # fit writes a run to <runs_root>/<technique>/<run_name>: a variant is in the run's name
-            runs += [BenchRun(row, seed, configs[t], RunLayout.under(bench_dir / "runs", t, f"{prefix}seed{seed}").root,
-                              bench_dir / "logs" / f"{row}-seed{seed}.log", (*preset.technique_overrides.get(t, ()), *overrides))
-                     for seed in range(seeds)]
+    for t, variant, overrides in rows:
+        row, prefix = (f"{t}-{variant}", f"{variant}-") if variant else (t, "")
+        # fit writes a run to <runs_root>/<technique>/<run_name>: a variant (or extra row) is in the run's name
+        runs += [BenchRun(row, seed, configs[t], RunLayout.under(bench_dir / "runs", t, f"{prefix}seed{seed}").root,
+                          bench_dir / "logs" / f"{row}-seed{seed}.log", (*preset.technique_overrides.get(t, ()), *overrides))
+                 for seed in range(seeds)]
     return runs
 
 

@@ -1,10 +1,10 @@
 """`lightning-gans evaluate --ckpt_path PATH|best|last [--run_dir DIR] [--devices N] [--num_samples K] [--extractor NAME]`.
 
-Scores a checkpoint with its run's protocol: FID/KID (and class coverage) with the `fid` section of the run's
-config.yaml for image runs, the toy metrics with its `toy_metrics` section for 2-D runs (`--num_samples` and
-`--extractor` override them). Prints the metrics and writes `metrics.json` into the run directory. With N devices
-it runs N processes (Lightning Fabric, DDP); since sample i has the same z on any number of processes, the numbers
-do not depend on N.
+Scores a checkpoint with its run's protocol: FID/KID (and class coverage; for a conditional model the intra-class
+FID and class accuracy) with the `fid` section of the run's config.yaml for image runs, the toy metrics with its
+`toy_metrics` section for 2-D runs (`--num_samples` and `--extractor` override them). Prints the metrics and writes
+`metrics.json` into the run directory. With N devices it runs N processes (Lightning Fabric, DDP); since sample i
+has the same z (and label) on any number of processes, the numbers do not depend on N.
 """
 
 import argparse
@@ -19,6 +19,7 @@ from lightning_fabric import Fabric
 from lightning_gans.commands.arguments import OneLineParser, resolve_ckpt_path
 from lightning_gans.data import Toy2DDataModule
 from lightning_gans.errors import require
+from lightning_gans.metrics.evaluation import label_distribution_of, num_classes_of
 from lightning_gans.run.checkpoint import CheckpointInfo
 from lightning_gans.run.config import RunConfig
 from lightning_gans.run.layout import RunLayout
@@ -45,12 +46,14 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
     progress = show_progress and fabric.is_global_zero
     model = config.load_technique(ckpt_path).to(fabric.device)
     latent_dim = model.latent_dim
+    labels = label_distribution_of(model)
     if is_toy:
-        results = toy.measure(model.sample, data, latent_dim)
+        results = toy.measure(model.sample, data, latent_dim, labels)
     else:
         network = network.to(fabric.device)
-        real = fid.reference(data).load_or_compute_once(network, fid.batch_size, fabric.device, progress)
-        results = fid.measure(model.sample, network, real, latent_dim, fabric.device, progress)
+        real = fid.reference(data, num_classes_of(model)).load_or_compute_once(network, fid.batch_size, fabric.device,
+                                                                               progress)
+        results = fid.measure(model.sample, network, real, latent_dim, fabric.device, progress, labels)
     if fabric.is_global_zero:
         record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.progress.g_step, "devices": devices, **results}
         tmp = run.metrics_json.with_name(f"{run.metrics_json.name}.tmp{os.getpid()}")

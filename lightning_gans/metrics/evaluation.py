@@ -7,6 +7,11 @@ Under torch.distributed every process must call them together: each generates it
 has the same z on 1 and on N processes, `sampling.latents_for_indices`), sums and metric states are reduced across
 processes, the fake features are gathered for precision and recall, and every process returns the same numbers,
 equal to a single process's.
+
+A conditional generator (`label_distribution` given) is sampled as `sample(z, labels=y)`, sample i's label being
+`sampling.labels_for_indices` of the distribution (as independent of the number of processes as its z); its
+metrics add the intra-class FID and the domain classifier's accuracy on the labels (`class_metrics`), and
+`toy/class_accuracy` for toy data.
 """
 
 from typing import Callable, Optional
@@ -15,21 +20,60 @@ import torch
 from torch import nn
 
 from lightning_gans.data.stream import to_float
-from lightning_gans.metrics.fid import fid_features_to_statistics, fid_metric, kid_metric
+from lightning_gans.errors import ConfigError
+from lightning_gans.metrics.fid import (
+    FeatureSums,
+    FrechetDistanceOverProcesses,
+    fid_features_to_statistics,
+    fid_metric,
+    kid_metric,
+)
 from lightning_gans.metrics.fidelity import ISC_SPLITS, NEIGHBORHOOD, inception_score, precision_recall
 from lightning_gans.metrics.keys import MetricKey
 from lightning_gans.metrics.progress import counted
-from lightning_gans.metrics.sampling import latents_for_indices, rank_share
-from lightning_gans.metrics.toy import high_quality_counts, mode_statistics_from_counts
+from lightning_gans.metrics.reference import real_class_sums
+from lightning_gans.metrics.sampling import labels_for_indices, latents_for_indices, rank_share
+from lightning_gans.metrics.toy import (
+    class_accuracy_from_counts,
+    high_quality_counts,
+    mode_statistics_from_counts,
+    own_mode_counts,
+)
 from lightning_gans.processes import all_gather_rows, all_reduce_sum, rank_and_world_size
 
-Sampler = Callable[[torch.Tensor], torch.Tensor]  # latent codes (N, latent_dim) -> samples (N, ...)
+# latent codes (N, latent_dim) -> samples (N, ...); a conditional generator's also takes `labels=` (N,) int64
+Sampler = Callable[..., torch.Tensor]
+
+
+def num_classes_of(model) -> Optional[int]:
+    """A model's `num_classes` (None: unconditional)."""
+    # getattr: techniques and test doubles older than conditional training have no num_classes (unconditional)
+    return getattr(model, "num_classes", None)
+
+
+def label_distribution_of(model) -> Optional[torch.Tensor]:
+    """The class frequencies that a conditional model's evaluation labels follow (its `label_distribution`);
+    None for an unconditional model."""
+    return model.label_distribution if num_classes_of(model) is not None else None
 
 
 def this_process_latents(num_samples: int, latent_dim: int, seed: int) -> torch.Tensor:
     """z of this process's share of samples 0 .. num_samples - 1."""
     rank, world_size = rank_and_world_size()
     return latents_for_indices(*rank_share(num_samples, rank, world_size), latent_dim, seed)
+
+
+def this_process_labels(num_samples: int, label_distribution: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """Labels of this process's share of samples 0 .. num_samples - 1 (None when unconditional)."""
+    if label_distribution is None:
+        return None
+    rank, world_size = rank_and_world_size()
+    return labels_for_indices(*rank_share(num_samples, rank, world_size), num_samples, label_distribution)
+
+
+def draw(sample: Sampler, z: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
+    """`sample(z)`, or `sample(z, labels=labels)` for a conditional generator."""
+    return sample(z) if labels is None else sample(z, labels=labels)
 
 
 @torch.no_grad()
@@ -47,26 +91,59 @@ def features_and_class_counts(extractor: nn.Module, batches, device) -> tuple[to
 
 
 def generate_features(sample: Sampler, extractor: nn.Module, num_samples: int, latent_dim: int, seed: int,
-                      batch_size: int, device, progress: bool = False) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """This process's share of the fakes as features, and the class counts (`features_and_class_counts`); with
-    `progress`, a bar counts the samples generated."""
+                      batch_size: int, device, progress: bool = False,
+                      labels: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """This process's share of the fakes as features, and the class counts (`features_and_class_counts`); `labels`
+    (this process's, `this_process_labels`) condition the samples; with `progress`, a bar counts the samples
+    generated."""
     latents = this_process_latents(num_samples, latent_dim, seed)
-    batches = (sample(z) for z in counted(latents.split(batch_size), len(latents), "generating samples", progress))
+    label_batches = labels.split(batch_size) if labels is not None else [None] * len(latents.split(batch_size))
+    batches = (draw(sample, z, y) for z, y in
+               zip(counted(latents.split(batch_size), len(latents), "generating samples", progress), label_batches))
     return features_and_class_counts(extractor, batches, device)
 
 
 def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
                   num_samples: int, latent_dim: int, seed: int = 0, batch_size: int = 250,
-                  kid_subset_size: int = 1000, device="cpu", progress: bool = False) -> dict[str, float]:
+                  kid_subset_size: int = 1000, device="cpu", progress: bool = False,
+                  label_distribution: Optional[torch.Tensor] = None) -> dict[str, float]:
     """`fid/<protocol>`, `kid/<protocol>`, `kid_std/<protocol>`, `precision/<protocol>` and `recall/<protocol>`
     of `num_samples` samples against the real statistics `real` (`fid.fid_features_to_statistics` of
     `reference_split`), the protocol being `<extractor>_<N>_<split>`; with a classifying extractor also
     `classes/covered_<extractor>_<N>` and `classes/kl_uniform_<extractor>_<N>`. Precision and recall
     (k = 3) compare the N fakes with the first N real features, and are left out when either set has 3 or fewer.
     With the inception extractor also the Inception Score `isc/inception_<N>` and `isc_std/inception_<N>` (N >= 10).
-    `progress` shows a bar of the samples generated."""
-    fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device, progress)
-    return feature_metrics(fake, class_counts, extractor, real, reference_split, num_samples, seed, kid_subset_size)
+    `progress` shows a bar of the samples generated. A conditional generator (`label_distribution`, its classes'
+    frequencies) is sampled with `labels_for_indices` of it, and also gets `class_metrics` (the real side then needs
+    the per-class statistics of a conditional `reference.RealStatistics`)."""
+    labels = this_process_labels(num_samples, label_distribution)
+    fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device,
+                                           progress, labels)
+    metrics = feature_metrics(fake, class_counts, extractor, real, reference_split, num_samples, seed, kid_subset_size)
+    if labels is not None:
+        metrics.update(class_metrics(fake, labels.to(fake.device), extractor, real, reference_split, num_samples))
+    return metrics
+
+
+def class_metrics(fake: torch.Tensor, labels: torch.Tensor, extractor: nn.Module, real: dict[str, torch.Tensor],
+                  reference_split: str, num_samples: int) -> dict[str, float]:
+    """Of this process's fake features and their labels, summed over every process: `ifid/<protocol>`, the
+    intra-class FID (StudioGAN's iFID: the mean over classes k of the FID of the fakes of label k against the real
+    images of label k), and with a classifying extractor `classes/accuracy_<extractor>_<N>`, the share of fakes
+    that the classifier assigns to their own label."""
+    if "class_count" not in real:
+        raise ConfigError("the real statistics hold no labels, which a conditional generator's intra-class FID needs",
+                          "build the reference with the data's num_classes (a conditional data module)")
+    holds_real = rank_and_world_size()[0] == 0  # as in feature_metrics: the real side is counted once
+    distances = []
+    for k in range(len(real["class_count"])):
+        real_sums = real_class_sums(real, k, fake.device) if holds_real else FeatureSums.empty(fake.shape[1], fake.device)
+        distances.append(FrechetDistanceOverProcesses(real_sums, FeatureSums.of_features(fake[labels == k])).compute())
+    metrics = {str(MetricKey.of("ifid", extractor.name, num_samples, reference_split)): float(torch.stack(distances).mean())}
+    if hasattr(extractor, "classify_features"):
+        correct = all_reduce_sum((extractor.classify_features(fake).argmax(1) == labels).sum().double())
+        metrics[str(MetricKey.of("classes/accuracy", extractor.name, num_samples))] = float(correct / num_samples)
+    return metrics
 
 
 def held_out_metrics(images: torch.Tensor, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
@@ -122,12 +199,18 @@ def class_coverage(counts: torch.Tensor, extractor: str, num_samples: int) -> di
 
 @torch.no_grad()
 def toy_metrics(sample: Sampler, modes: torch.Tensor, mode_std: float, real_points: torch.Tensor, num_samples: int,
-                latent_dim: int, seed: int = 0) -> dict[str, float]:
+                latent_dim: int, seed: int = 0, label_distribution: Optional[torch.Tensor] = None) -> dict[str, float]:
     """`toy/modes_covered`, `toy/modes_any`, `toy/high_quality`, `toy/reverse_kl` (`toy.mode_statistics_from_counts`) and
-    `toy/frechet_xy`, the Frechet distance to the first `num_samples` of `real_points` on raw coordinates."""
-    samples = sample(this_process_latents(num_samples, latent_dim, seed)).float()
+    `toy/frechet_xy`, the Frechet distance to the first `num_samples` of `real_points` on raw coordinates. A
+    conditional generator (`label_distribution`: its classes are the modes) also gets `toy/class_accuracy`
+    (`toy.class_accuracy_from_counts`)."""
+    labels = this_process_labels(num_samples, label_distribution)
+    samples = draw(sample, this_process_latents(num_samples, latent_dim, seed), labels).float()
     counts = all_reduce_sum(high_quality_counts(samples, modes, mode_std))
     metrics = {f"toy/{key}": value for key, value in mode_statistics_from_counts(counts, num_samples).items()}
+    if labels is not None:
+        own = all_reduce_sum(own_mode_counts(samples, labels.to(samples.device), modes, mode_std))
+        metrics["toy/class_accuracy"] = class_accuracy_from_counts(own, counts)
     holds_real = rank_and_world_size()[0] == 0  # as in image_metrics
     real = fid_features_to_statistics(real_points[:num_samples]) if holds_real else None
     metrics["toy/frechet_xy"] = float(fid_metric(real, samples).compute())

@@ -1,9 +1,9 @@
 """The names of logged metrics as a type: `MetricKey` is built where a metric is computed (`evaluation.py`) and parsed
 where one is read (the best checkpoint, the bench's report), so no reader splits strings on "_" by itself.
 
-    fid/<extractor>_<N>_<split>   also kid/, kid_std/, precision/, recall/: the full protocol
+    fid/<extractor>_<N>_<split>   also kid/, kid_std/, precision/, recall/, ifid/ (intra-class FID): the full protocol
     isc/<extractor>_<N>           also isc_std/: Inception Score needs no real split
-    classes/covered_<extractor>_<N>, classes/kl_uniform_<extractor>_<N>
+    classes/covered_<extractor>_<N>, classes/kl_uniform_<extractor>_<N>, classes/accuracy_<extractor>_<N>
     toy/modes_covered, ada/p, ...  a name alone
 
 N is a count label (`fid.count_label`: 10k, 2500). Extractor names hold no "_", so the parts split from the right.
@@ -14,9 +14,9 @@ from typing import Optional
 
 from lightning_gans.metrics.fid import count_label
 
-WITH_SPLIT = ("fid", "kid", "kid_std", "precision", "recall")
+WITH_SPLIT = ("fid", "kid", "kid_std", "precision", "recall", "ifid")
 WITHOUT_SPLIT = ("isc", "isc_std")
-CLASS_COVERAGE = ("classes/covered", "classes/kl_uniform")
+CLASS_COVERAGE = ("classes/covered", "classes/kl_uniform", "classes/accuracy")
 
 
 @dataclass(frozen=True)

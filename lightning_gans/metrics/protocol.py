@@ -60,15 +60,21 @@ class FIDProtocol:
             raise ConfigError("the run's config has fid.extractor=null", "pass --extractor NAME (e.g. lenet-fmnist or inception)")
         return build_feature_extractor(self.extractor, self.feature_extractor_weights_path)
 
-    def reference(self, data) -> RealStatistics:
-        """The real side of an image data module (`dataset`, `root`, `resolution`): `num_samples` images of the split."""
-        return RealStatistics(data.dataset, data.root, self.reference_split, data.resolution, self.num_samples, self.seed)
+    def reference(self, data, num_classes: Optional[int] = None) -> RealStatistics:
+        """The real side of an image data module (`dataset`, `root`, `resolution`): `num_samples` images of the split,
+        with their labels and per-class statistics for a conditional generator of `num_classes` classes."""
+        if num_classes is not None:
+            require(self.num_samples >= 2 * num_classes, "fid.num_samples", self.num_samples,
+                    f"the intra-class FID needs at least 2 samples of each of the {num_classes} classes: "
+                    f"use at least {2 * num_classes}")
+        return RealStatistics(data.dataset, data.root, self.reference_split, data.resolution, self.num_samples, self.seed,
+                              num_classes)
 
     def measure(self, sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], latent_dim: int,
-                device="cpu", progress: bool = False) -> dict[str, float]:
-        """`evaluation.image_metrics` of a generator under this protocol."""
+                device="cpu", progress: bool = False, label_distribution: Optional[torch.Tensor] = None) -> dict[str, float]:
+        """`evaluation.image_metrics` of a generator under this protocol (conditional with `label_distribution`)."""
         return image_metrics(sample, extractor, real, self.reference_split, self.num_samples, latent_dim, self.seed,
-                             self.batch_size, self.kid_subset_size, device, progress)
+                             self.batch_size, self.kid_subset_size, device, progress, label_distribution)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,9 @@ class ToyProtocol:
         """The protocol of a run's `toy_metrics` section (config.yaml), defaults for what it leaves out."""
         return parse_section(cls, section, "toy_metrics")
 
-    def measure(self, sample: Sampler, data, latent_dim: int) -> dict[str, float]:
-        """`evaluation.toy_metrics` of a generator on a toy data module (`modes`, `mode_std`, `train_samples`)."""
-        return toy_metrics(sample, data.modes, data.mode_std, data.train_samples, self.num_samples, latent_dim, self.seed)
+    def measure(self, sample: Sampler, data, latent_dim: int,
+                label_distribution: Optional[torch.Tensor] = None) -> dict[str, float]:
+        """`evaluation.toy_metrics` of a generator on a toy data module (`modes`, `mode_std`, `train_samples`),
+        conditional with `label_distribution` (label k asks for mode k)."""
+        return toy_metrics(sample, data.modes, data.mode_std, data.train_samples, self.num_samples, latent_dim, self.seed,
+                           label_distribution)

@@ -4,6 +4,8 @@ Each sample is assigned to its nearest mode; it is high quality when within 3 st
 A mode is covered when at least `covered_threshold(N)` of the N samples are high quality on it: PacGAN's 20 of
 2,500 (Lin et al. 2018), scaled as 20 per 2,500 to other N. VEEGAN (Srivastava et al. 2017) counts a mode with at
 least 1; that count is logged as `toy/modes_any`.
+For a conditional generator, whose label k asks for mode k, `toy/class_accuracy` is the share of the high-quality
+samples whose mode is their own label's.
 Besides, `toy/frechet_xy` is the Frechet distance between generated and real points on their raw 2-D coordinates
 (FID's formula without a feature network): one continuous number per step, for curves and rankings.
 """
@@ -22,6 +24,19 @@ def high_quality_counts(samples: torch.Tensor, modes: torch.Tensor, std: float) 
     processes, so a distributed evaluation sums them before `mode_statistics_from_counts`."""
     distance, nearest = torch.cdist(samples.float(), modes.float().to(samples.device)).min(dim=1)
     return torch.bincount(nearest[distance <= 3 * std], minlength=len(modes)).float()
+
+
+def own_mode_counts(samples: torch.Tensor, labels: torch.Tensor, modes: torch.Tensor, std: float) -> torch.Tensor:
+    """(K,) number of high-quality samples (as `high_quality_counts`) on each mode whose label is that mode's index.
+    Counts add across processes."""
+    distance, nearest = torch.cdist(samples.float(), modes.float().to(samples.device)).min(dim=1)
+    return torch.bincount(nearest[(distance <= 3 * std) & (nearest == labels)], minlength=len(modes)).float()
+
+
+def class_accuracy_from_counts(own_counts: torch.Tensor, counts: torch.Tensor) -> float:
+    """`toy/class_accuracy`: high-quality samples in their own label's mode (`own_mode_counts`) over all high-quality
+    samples (`high_quality_counts`); 0 when there is no high-quality sample, so such a generator never scores best."""
+    return float(own_counts.sum() / counts.sum()) if counts.sum() > 0 else 0.0
 
 
 def mode_statistics_from_counts(counts: torch.Tensor, num_samples: int) -> dict[str, float]:

@@ -10,6 +10,7 @@ from pytorch_lightning.loggers import WandbLogger
 
 from lightning_gans.data import ImageDataModule, Toy2DDataModule
 from lightning_gans.errors import ConfigError
+from lightning_gans.metrics.evaluation import label_distribution_of, num_classes_of
 from lightning_gans.metrics.protocol import FIDProtocol, ToyProtocol
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 from lightning_gans.training.results import Evaluation, ResultsBoard
@@ -45,7 +46,8 @@ class Evaluator(EveryNGeneratorSteps):
 
 
 class FIDCallback(Evaluator):
-    """FID and KID (and class coverage when the extractor is a classifier) every `every_n_g_steps` generator
+    """FID and KID (and class coverage when the extractor is a classifier; for a conditional model also the
+    intra-class FID and, with a classifier, its accuracy on the samples' labels) every `every_n_g_steps` generator
     steps and at the end of training, from the EMA generator. Under DDP every rank generates its share of the
     `num_samples` fakes, updates its metric states, and calls compute; rank 0's loggers write the result. The
     other arguments are the fields of `metrics.protocol.FIDProtocol`, with its defaults.
@@ -90,7 +92,7 @@ class FIDCallback(Evaluator):
         if not isinstance(datamodule, ImageDataModule):
             raise ConfigError("fid.extractor needs image data", "set fid.extractor=null for toy data (toy metrics apply)")
         self.extractor.to(pl_module.device)
-        self.real = self.protocol.reference(datamodule).load_or_compute_once(
+        self.real = self.protocol.reference(datamodule, num_classes_of(pl_module)).load_or_compute_once(
             self.extractor, self.protocol.batch_size, pl_module.device, shows_progress(trainer))
 
     def on_schedule(self, trainer, pl_module):
@@ -98,7 +100,7 @@ class FIDCallback(Evaluator):
             return
         self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, self.extractor, self.real,
                                                                pl_module.latent_dim, pl_module.device,
-                                                               shows_progress(trainer)))
+                                                               shows_progress(trainer), label_distribution_of(pl_module)))
 
 
 class ToyMetrics(Evaluator):
@@ -117,4 +119,5 @@ class ToyMetrics(Evaluator):
         data = trainer.datamodule
         if not isinstance(data, Toy2DDataModule):
             return  # the toy protocol needs known modes; image data is measured by FIDCallback
-        self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, data, pl_module.latent_dim))
+        self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, data, pl_module.latent_dim,
+                                                               label_distribution_of(pl_module)))

@@ -13,7 +13,8 @@ from pytorch_lightning.loggers import TensorBoardLogger, WandbLogger
 from torch import nn
 from torchvision.utils import make_grid
 
-from lightning_gans.metrics.sampling import latents_for_indices
+from lightning_gans.metrics.evaluation import draw, label_distribution_of
+from lightning_gans.metrics.sampling import class_grid_inputs, labels_for_indices, latents_for_indices
 from lightning_gans.metrics.toy import mode_statistics
 from lightning_gans.run.layout import RunLayout, step_name
 from lightning_gans.training.periodic import EveryNGeneratorSteps
@@ -47,9 +48,9 @@ def save_critic_contour(path: Path, critic: nn.Module, real: torch.Tensor, fake:
     figure.savefig(path)
 
 
-def titled_grid(samples: torch.Tensor, title: str) -> Image.Image:
-    """The image grid of `samples` in [-1, 1] under a line of text."""
-    grid = make_grid(samples, nrow=int(len(samples) ** 0.5), normalize=True, value_range=(-1, 1))
+def titled_grid(samples: torch.Tensor, title: str, nrow: int | None = None) -> Image.Image:
+    """The image grid of `samples` in [-1, 1], `nrow` to a row (default: a square), under a line of text."""
+    grid = make_grid(samples, nrow=nrow or int(len(samples) ** 0.5), normalize=True, value_range=(-1, 1))
     picture = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy()).convert("RGB")
     font = ImageFont.load_default(size=11)
     strip = font.getbbox(title)[3] + 6
@@ -75,7 +76,9 @@ class SampleGrid(EveryNGeneratorSteps):
     (`save_critic_contour`), and its title the modes covered (`toy_title`).
 
     The z batch is the evaluation's samples 0..num_samples-1 (`sampling.latents_for_indices`), so grids of
-    different steps, runs and techniques show the same latent codes and training's RNG stream is untouched."""
+    different steps, runs and techniques show the same latent codes and training's RNG stream is untouched. A
+    conditional model's image grid has one row per class, num_samples // C samples each, the same z down each
+    column (`sampling.class_grid_inputs`); its toy points get the evaluation's labels (`labels_for_indices`)."""
 
     config_key = "samples.every_n_g_steps"
 
@@ -89,11 +92,22 @@ class SampleGrid(EveryNGeneratorSteps):
         if self.dirpath is None:
             self.dirpath = str(RunLayout(Path(trainer.default_root_dir)).samples)
 
+    def grid_inputs(self, pl_module) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
+        """z, labels (None: unconditional) and samples to a row (None: a square) of the picture."""
+        z = latents_for_indices(0, self.num_samples, pl_module.latent_dim, self.seed)
+        distribution = label_distribution_of(pl_module)
+        if distribution is None:
+            return z, None, None
+        if len(pl_module.data_shape) == 1:  # toy points: the evaluation's labels, so every mode is asked for
+            return z, labels_for_indices(0, self.num_samples, self.num_samples, distribution), None
+        per_class = max(1, self.num_samples // len(distribution))
+        return *class_grid_inputs(range(len(distribution)), per_class, pl_module.latent_dim, self.seed), per_class
+
     def on_schedule(self, trainer, pl_module):
         if not trainer.is_global_zero:
             return
-        samples = pl_module.sample(latents_for_indices(0, self.num_samples, pl_module.latent_dim, self.seed))
-        samples = samples.float().cpu()
+        z, labels, nrow = self.grid_inputs(pl_module)
+        samples = draw(pl_module.sample, z, labels).float().cpu()
         path = Path(self.dirpath) / f"{step_name(pl_module.progress.g_step)}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         if samples.ndim == 2:
@@ -102,7 +116,7 @@ class SampleGrid(EveryNGeneratorSteps):
                                 title=toy_title(pl_module, samples, data))
         else:
             title = f"{pl_module.name}, G step {pl_module.progress.g_step}, {pl_module.progress.kimg:.1f} kimg"
-            titled_grid(samples, title).save(path)
+            titled_grid(samples, title, nrow).save(path)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(key="samples", images=[str(path)], step=pl_module.progress.g_step)

@@ -2,6 +2,7 @@
 and std, plots that are real pictures, no retraining on a second call, and an interrupted run resumed."""
 
 import csv
+import inspect
 import math
 import re
 import shutil
@@ -13,12 +14,14 @@ import yaml
 from PIL import Image
 
 from lightning_gans.bench import runner
-from lightning_gans.bench.presets import PRESETS, TOY_METRICS, Preset
+from lightning_gans.bench.presets import PRESETS, TOY_METRICS, Preset, override_values
 from lightning_gans.bench.report import mean_std, metric_stats, ranking, read_metrics
 from lightning_gans.commands import bench
 from lightning_gans.commands.main import main
+from lightning_gans.data import ImageDataModule
 from lightning_gans.run.config import import_class
 from lightning_gans.run.layout import RunLayout
+from lightning_gans.techniques.base import GANTechnique
 
 TECHNIQUES = ["sngan", "wgan_gp"]
 TINY = ["--", "--model.max_g_steps", "20", "--model.width", "32", "--toy_metrics.every_n_g_steps", "10",
@@ -141,7 +144,8 @@ def test_each_variant_trains_into_its_own_run_with_its_own_overrides(tmp_path, m
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--preset", "mnist"], "--preset='mnist' is invalid: choose one of toy, toy-ring, fmnist-cpu, fmnist-2k, cifar10"),
+    (["--preset", "mnist"],
+     "--preset='mnist' is invalid: choose one of toy, toy-ring, fmnist-cpu, fmnist-cond, fmnist-2k, cifar10"),
     (["--techniques", "wgan,dcgan"], "--techniques='dcgan' is invalid: choose from r1gan,sngan,wgan,wgan_gp"),
     (["--seeds", "0"], "--seeds=0 is invalid: use an integer >= 1"),
 ])
@@ -188,3 +192,35 @@ def test_a_techniques_own_overrides_reach_its_runs_alone_and_its_model(preset_na
         for key, value in zip(own[::2], own[1::2]):
             assert model["init_args"][key.removeprefix("--model.")] == override_value(value), (run.technique, key)
         import_class(model["class_path"])(**model["init_args"])  # the technique accepts the combination
+
+
+def test_fmnist_cond_runs_every_technique_conditional_plus_an_unconditional_sngan_row_of_its_own(tmp_path):
+    preset = PRESETS["fmnist-cond"]
+    runs = {run.technique: run for run in runner.plan_runs(preset, None, 1, tmp_path)}
+    assert set(runs) == {*runner.preset_configs(preset), "sngan-uncond"}
+    assert runs["sngan-uncond"].config == runs["sngan"].config
+    assert runs["sngan-uncond"].run_dir == tmp_path / "runs" / "sngan" / "uncond-seed0" != runs["sngan"].run_dir
+    assert runs["sngan-uncond"].overrides[-2:] == ("--data.conditional", "false")
+    cpu = override_values(PRESETS["fmnist-cpu"].overrides)
+    assert override_values(preset.overrides) == {**cpu, "data.conditional": "true"}  # fmnist-cpu's budget
+    assert preset.technique_overrides == PRESETS["fmnist-cpu"].technique_overrides
+    assert [run.technique for run in runner.plan_runs(preset, ["wgan"], 1, tmp_path)] == ["wgan"]
+
+
+CONDITIONAL_MERGED = ("conditional" in inspect.signature(ImageDataModule).parameters
+                      and "num_classes" in inspect.signature(GANTechnique).parameters)
+
+
+@pytest.mark.skipif(not CONDITIONAL_MERGED, reason="needs the conditional data module and techniques (issue 25)")
+def test_fmnist_cond_rows_reach_their_models_with_the_datas_number_of_classes(tmp_path, capsys):
+    preset = PRESETS["fmnist-cond"]
+    for run in runner.plan_runs(preset, None, 1, tmp_path):
+        with pytest.raises(SystemExit) as exit_:
+            main(["fit", "--config", str(run.config), *preset.overrides, *run.overrides, "--print_config"])
+        assert exit_.value.code == 0
+        config = yaml.safe_load(capsys.readouterr().out)
+        data = import_class(config["data"]["class_path"])(**config["data"]["init_args"])
+        # what the CLI's link of data.num_classes and data.class_names gives the model when it instantiates it
+        model = import_class(config["model"]["class_path"])(**config["model"]["init_args"], num_classes=data.num_classes,
+                                                            class_names=data.class_names)
+        assert model.num_classes == (None if run.technique == "sngan-uncond" else 10), run.technique

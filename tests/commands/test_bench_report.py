@@ -163,3 +163,24 @@ def test_adaptive_runs_get_plots_of_p_and_rt_over_kimg(tmp_path):
     metrics_csv.write_text(metrics_csv.read_text().replace("ada/p,ada/rt", "a,b"))
     write_report(tmp_path / "other", "fmnist-cpu", PRESETS["fmnist-cpu"], toy_like, [], 1)
     assert (tmp_path / "other" / "fid_vs_kimg.png").is_file() and not (tmp_path / "other" / "ada_p_vs_kimg.png").exists()
+
+
+def test_conditional_runs_add_intra_fid_and_class_accuracy_columns_with_a_dash_for_the_unconditional_row(tmp_path):
+    ifid, accuracy = f"ifid/{PROTOCOL}", "classes/accuracy_lenet-fmnist_2k"
+    runs = []
+    for technique, fids in FIDS.items():
+        for seed, fid in enumerate(fids):
+            run = synthetic_run(technique, seed, fid)
+            if technique != "c":  # c is the unconditional reference row
+                row = {**run.summary(), f"final {ifid}": 2 * fid, f"final {accuracy}": 0.8 + seed / 10}
+                run = SimpleNamespace(keys=KEYS, summary=lambda row=row: row)
+            runs.append(run)
+    write_table(tmp_path, "fmnist-cond", PRESETS["fmnist-cond"], runs, [], 1, REFERENCE)
+    table = [line for line in (tmp_path / "results.md").read_text().splitlines() if line.startswith("| ")]
+    header, *rows = ([cell.strip() for cell in line.strip("|").split("|")] for line in table)
+    cells = {row[0]: dict(zip(header, row)) for row in rows}
+    assert cells["a"][f"final {ifid}"] == "22 ± 2.8" and cells["a"][f"final {accuracy}"] == "0.85 ± 0.071"
+    assert cells["c"][f"final {ifid}"] == cells["c"][f"final {accuracy}"] == "—"
+    assert cells["real data"][f"final {ifid}"] == "—"  # held-out images are scored without labels
+    assert [row[0] for row in rows] == ["a", "b", "c", "real data"]  # still ranked by FID alone
+    assert f"final {ifid}" in (tmp_path / "results.csv").read_text().splitlines()[0]

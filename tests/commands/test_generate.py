@@ -80,3 +80,11 @@ def test_truncation_on_a_model_without_it_is_one_line_and_exit_2(toy_run, tmp_pa
     assert result.returncode == 2 and not (tmp_path / "p.npz").exists()
     assert result.stderr == ("lightning-gans: error: --truncation_psi does not apply to WGANGP: drop it (only "
                              "StyleGANADA truncates its latent space)\n")
+
+
+def test_a_label_on_an_unconditional_run_is_one_line_and_exit_2(toy_run, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "lightning_gans.commands.main", "generate", "--ckpt_path", "last",
+                             "--run_dir", str(toy_run), "--output", str(tmp_path / "p.npz"), "--label", "3"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and not (tmp_path / "p.npz").exists()
+    assert result.stderr.count("\n") == 1 and "the model is unconditional" in result.stderr

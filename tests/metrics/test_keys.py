@@ -14,7 +14,10 @@ KEYS = [
     ("isc_std/inception_10k", MetricKey("isc_std", "inception", "10k")),
     ("classes/covered_lenet-fmnist_2k", MetricKey("classes/covered", "lenet-fmnist", "2k")),
     ("classes/kl_uniform_lenet-fmnist_2k", MetricKey("classes/kl_uniform", "lenet-fmnist", "2k")),
+    ("ifid/lenet-fmnist_10k_train", MetricKey("ifid", "lenet-fmnist", "10k", "train")),
+    ("classes/accuracy_lenet-fmnist_2k", MetricKey("classes/accuracy", "lenet-fmnist", "2k")),
     ("toy/modes_covered", MetricKey("toy/modes_covered")),
+    ("toy/class_accuracy", MetricKey("toy/class_accuracy")),
     ("toy/reverse_kl", MetricKey("toy/reverse_kl")),
     ("ada/p", MetricKey("ada/p")),
 ]
