@@ -4,6 +4,8 @@ D's input-gradient norm (the empirical Lipschitz signal, `penalties.critic_gradi
 value of each D layer (the per-layer Lipschitz bound spectral normalisation controls) and the learning rates.
 """
 
+from typing import Optional
+
 import torch
 from torch import nn
 
@@ -11,15 +13,17 @@ from lightning_gans.nets.standard import CONV_AND_LINEAR
 from lightning_gans.objectives.penalties import critic_gradient_norm, random_interpolates
 
 
-def critic_diagnostics(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-    """D's input-gradient norm at real, fake and interpolated points, `critic/grad_norm_<points>`, and the largest
-    singular value of each layer, `critic/sigma_max/<layer>` (`layer_singular_values`).
+def critic_diagnostics(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                       labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+    """D's input-gradient norm at real, fake and interpolated points, `critic/grad_norm_<points>` (conditional: each
+    point with the label of its pair, `labels`), and the largest singular value of each layer,
+    `critic/sigma_max/<layer>` (`layer_singular_values`).
 
     Measured in eval mode, so it neither advances spectral norm's power iteration nor draws dropout masks (the
     interpolation draws from the global RNG)."""
     critic.eval()
     norms = {
-        f"critic/grad_norm_{name}": critic_gradient_norm(critic, points).mean()
+        f"critic/grad_norm_{name}": critic_gradient_norm(critic, points, labels).mean()
         for name, points in (("real", real), ("fake", fake), ("interp", random_interpolates(real, fake)))
     }
     critic.train()
