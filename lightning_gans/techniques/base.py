@@ -222,12 +222,12 @@ class GANTechnique(pl.LightningModule):
     def critic_scores(self, *batches: torch.Tensor,
                       labels: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
         """D's scores of each batch; conditional, every batch is scored with `labels` (the batches are a critic
-        step's pairs: reals, their fakes, their interpolates). Penalty points (the batches that require grad) get a forward pass of their own:
-        the penalty's double backward then runs over them alone, cheaper than over the whole concatenation
-        (`benchmarks/throughput.py --separate`); under autocast that pass runs in float32, so penalties keep float32
-        accuracy (as `penalties._input_gradients` does). The other batches, with `fused_critic`, share one forward
-        pass of their concatenation: spectral norm's power iteration then advances once per pass instead of once per
-        batch, and dropout draws one mask over the pass."""
+        step's pairs: reals, their fakes, their interpolates). Penalty points (the batches that require grad) get a
+        forward pass of their own: the penalty's double backward then runs over them alone, cheaper than over the
+        whole concatenation (`benchmarks/throughput.py --separate`); under autocast that pass runs in float32, so
+        penalties keep float32 accuracy (as `penalties._input_gradients` does). The other batches, with
+        `fused_critic`, share one forward pass of their concatenation (the labels repeated): spectral norm's power
+        iteration then advances once per pass instead of once per batch, and dropout draws one mask over the pass."""
         device = batches[0].device.type
         autocast = torch.is_autocast_enabled(device)
         scores = {}
