@@ -9,7 +9,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from lightning_gans.nets.standard import CONV_AND_LINEAR
+from lightning_gans.nets.standard import SPECTRAL_NORM_LAYERS
 from lightning_gans.objectives.penalties import critic_gradient_norm, random_interpolates
 
 
@@ -41,9 +41,10 @@ def largest_singular_value(matrix: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def layer_singular_values(module: nn.Module) -> dict[str, torch.Tensor]:
-    """{layer name: largest singular value of its weight} for every Conv and Linear layer of `module` and every
-    layer with an `effective_weight` (StyleGAN's equalized-lr layers: the scaled weight they apply), a conv's
-    weight reshaped to (dim 0, -1), i.e. (out, in * kh * kw). With spectral normalisation the effective weight
+    """{layer name: largest singular value of its weight} for every Conv, Linear and Embedding (a projection
+    critic's class embedding) layer of `module` and every layer with an `effective_weight` (StyleGAN's
+    equalized-lr layers: the scaled weight they apply), a conv's weight reshaped to (dim 0, -1), i.e. (out, in * kh
+    * kw). With spectral normalisation the effective weight
     W / sigma is measured, read in eval mode so the power iteration does not advance."""
     was_training = module.training
     module.eval()
@@ -58,7 +59,7 @@ def layer_singular_values(module: nn.Module) -> dict[str, torch.Tensor]:
 
 def applied_weight(layer: nn.Module):
     """The weight matrix (or conv kernel) a layer multiplies its input by, or None for layers without one."""
-    return layer.weight if isinstance(layer, CONV_AND_LINEAR) else getattr(layer, "effective_weight", None)
+    return layer.weight if isinstance(layer, SPECTRAL_NORM_LAYERS) else getattr(layer, "effective_weight", None)
 
 
 def learning_rates(optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, float]:
