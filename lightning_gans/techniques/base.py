@@ -157,6 +157,9 @@ class GANTechnique(pl.LightningModule):
         progress bar shows its losses), else None."""
         opt_g, opt_d = self.optimizers()
         real, labels = self.split_batch(batch)
+        # Unconditional steps call the hooks without labels, as before conditioning existed (overrides in tests and
+        # benchmarks take (real, fake)).
+        with_labels = () if labels is None else (labels,)
         real = self._memory_format(real)
         batch_size = real.shape[0]
         progress = self.progress
@@ -165,9 +168,9 @@ class GANTechnique(pl.LightningModule):
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
                 fake = self.generate(self.sample_latents(batch_size), labels)
-            terms = self.critic_loss(real, fake, labels)
+            terms = self.critic_loss(real, fake, *with_labels)
             self.update(opt_d, terms, "loss/d", "critic")
-            regularization = self.critic_regularization(real, fake, labels)
+            regularization = self.critic_regularization(real, fake, *with_labels)
             if regularization is not None:
                 self.update(opt_d, regularization, "loss/d_reg", "critic")
                 terms.update(regularization)
@@ -182,7 +185,8 @@ class GANTechnique(pl.LightningModule):
         with self.toggled_optimizer(opt_g):
             g_batch_size = batch_size * self.hparams.g_batch_multiple
             g_labels = self.sample_labels(g_batch_size)
-            g_terms = self.generator_loss(self.generate(self.sample_latents(g_batch_size), g_labels), g_labels)
+            g_with_labels = () if g_labels is None else (g_labels,)
+            g_terms = self.generator_loss(self.generate(self.sample_latents(g_batch_size), g_labels), *g_with_labels)
             self.update(opt_g, g_terms, "loss/g", "generator")
         self.update_ema(progress.round_critic_steps * batch_size * self.trainer.world_size)
         progress.g_step += 1
@@ -191,7 +195,7 @@ class GANTechnique(pl.LightningModule):
             scheduler.step()
         self.stats.record(g_terms)
         if progress.g_step % self.hparams.diagnostics_every == 0:
-            self.stats.record(self.critic_diagnostics(real, fake, labels))
+            self.stats.record(self.critic_diagnostics(real, fake, *with_labels))
         if self.budget_reached():
             self.trainer.should_stop = True
         return {key: value.detach() for key, value in {**terms, **g_terms}.items()}
