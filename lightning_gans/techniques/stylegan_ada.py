@@ -34,7 +34,8 @@ class AugmentedCritic(nn.Module):
         self.num_classes = discriminator.num_classes
 
     def forward(self, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
-        return self.discriminator(self.augment(x), labels)
+        x = self.augment(x)
+        return self.discriminator(x) if labels is None else self.discriminator(x, labels)
 
     @contextmanager
     def unaugmented(self) -> Iterator[None]:
