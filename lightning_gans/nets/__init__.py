@@ -11,6 +11,7 @@ from typing import Callable, Optional
 from lightning_gans.errors import require
 from lightning_gans.nets.standard import (
     CONV_AND_LINEAR,
+    ConditionalBatchNorm2d,
     Critic,
     Generator,
     apply_spectral_norm,
@@ -20,7 +21,8 @@ from lightning_gans.nets.standard import (
     init_weights,
 )
 
-# name -> builder(data_shape, latent_dim, width or None for the paper's value, critic dropout[, depth: mlp only]) -> (G, D)
+# name -> builder(data_shape, latent_dim, width or None for the paper's value, critic dropout[, depth: mlp only],
+#                 num_classes=None or the number of classes of a conditional pair) -> (G, D)
 ARCHITECTURES: dict[str, Callable[..., tuple[Generator, Critic]]] = {
     "cnn": build_cnn,
     "resnet": build_resnet,
@@ -37,6 +39,7 @@ def build_networks(
     n_power_iterations: int = 1,
     critic_dropout: float = 0.0,
     depth: Optional[int] = None,
+    num_classes: Optional[int] = None,
 ) -> tuple[Generator, Critic]:
     """(generator, critic) of `architecture` for samples of `data_shape`, initialised by `init_weights` (the MLP by
     PyTorch's default Linear init).
@@ -45,6 +48,8 @@ def build_networks(
     spectral_norm: spectrally normalise every critic layer (`apply_spectral_norm`) with `n_power_iterations`.
     critic_dropout: dropout probability after each critic activation (CT-GAN: 0.5).
     depth: hidden layers of the MLP's G and D (None: the paper's 3); the image architectures have fixed depths.
+    num_classes: None for unconditional networks; C for class-conditional ones (G(z, y), D(x, y) with labels in
+        0..C-1; see `nets.standard`).
     """
     require(architecture in ARCHITECTURES, "model.architecture", architecture, f"choose one of {sorted(ARCHITECTURES)}")
     require(latent_dim >= 1, "model.latent_dim", latent_dim, "use an integer >= 1 (papers: 128)")
@@ -53,9 +58,12 @@ def build_networks(
     require(
         0 <= critic_dropout < 1, "model.critic_dropout", critic_dropout, "use a probability in [0, 1) (CT-GAN: 0.5)"
     )
+    require(num_classes is None or num_classes >= 1, "model.num_classes", num_classes,
+            "use null for unconditional networks, or the number of classes (set data.conditional true)")
     depth_option = {"depth": depth} if depth is not None and architecture == "mlp" else {}
     # The builder first: a network that does not fit the data (a CNN on 2-D points) is the first thing to hear of.
-    generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option)
+    generator, critic = ARCHITECTURES[architecture](tuple(data_shape), latent_dim, width, critic_dropout, **depth_option,
+                                                     num_classes=num_classes)
     require(depth is None or architecture == "mlp", "model.depth", depth,
             "only model.architecture=mlp has a depth option; use null")
     if architecture != "mlp":
@@ -69,4 +77,5 @@ def build_networks(
     return generator, critic
 
 
-__all__ = ["ARCHITECTURES", "CONV_AND_LINEAR", "Critic", "Generator", "apply_spectral_norm", "build_networks", "init_weights"]
+__all__ = ["ARCHITECTURES", "CONV_AND_LINEAR", "ConditionalBatchNorm2d", "Critic", "Generator", "apply_spectral_norm",
+           "build_networks", "init_weights"]

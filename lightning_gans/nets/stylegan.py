@@ -12,6 +12,10 @@ D: fromRGB at the top resolution, then per resolution [3x3 conv, 3x3 conv, 2x do
    has no skips; at 4x4 minibatch standard deviation, 3x3 conv, dense, dense 1. The minibatch stddev makes each
    score depend on its group (`mbstd_group_size` samples, capped by the batch), so R1 is the gradient of the
    summed scores, as stylegan2-ada computes it.
+Conditional (`num_classes` set; int64 labels y, one-hot encoded inside as stylegan2-ada's c): G's mapping network
+embeds y with a dense layer to w_dim features, normalises their 2nd moment and concatenates them to the normalised
+z; D maps y with a mapping network of its own (no z, 8 layers, stylegan2-ada's default) to cmap (cmap_dim = D's
+channels at 4x4), its last dense layer outputs cmap_dim features x, and D(x, y) = <x, cmap> / sqrt(cmap_dim).
 Every weight uses the equalized learning rate: stored as N(0, 1) / lr_mul and scaled by lr_mul / sqrt(fan_in) at
 run time. Lite: bilinear up/downsampling instead of the FIR filters, one w for all layers (no style mixing), no
 activation clamping. The output is not squashed (as in StyleGAN2); images are meant to lie in [-1, 1].
@@ -25,10 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_gans.errors import require
+from lightning_gans.nets.standard import check_labels
 
 LRELU_GAIN = math.sqrt(2)
 # D's architectures, stylegan2-ada's names: 'resnet' with residual skips, 'orig' without.
 D_ARCHITECTURES = ("resnet", "orig")
+D_MAPPING_LAYERS = 8  # depth of D's label mapping network (stylegan2-ada's MappingNetwork default)
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
@@ -73,19 +79,39 @@ class EqualConv2d(nn.Module):
         return lrelu(x) if self.activate else x
 
 
-class MappingNetwork(nn.Module):
-    """z (latent_dim) -> w (w_dim): the first layer maps latent_dim to w_dim features, the others keep w_dim."""
+def normalize_2nd_moment(x: torch.Tensor) -> torch.Tensor:
+    return x * (x.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()
 
-    def __init__(self, latent_dim: int, layers: int, w_dim: int, w_avg_beta: float = 0.995):
+
+class MappingNetwork(nn.Module):
+    """[z (latent_dim), embed(y) (w_dim)] -> w (w_dim): the first layer maps its input to w_dim features, the
+    others keep w_dim. With `num_classes` the one-hot label is embedded by a dense layer (`embed`) and both parts
+    are normalised before the concatenation; latent_dim 0 maps the label alone (D's cmap). `w_avg_beta` None
+    tracks no w_avg."""
+
+    def __init__(self, latent_dim: int, layers: int, w_dim: int, w_avg_beta: Optional[float] = 0.995,
+                 num_classes: Optional[int] = None):
         super().__init__()
-        self.net = nn.Sequential(*[EqualLinear(latent_dim if i == 0 else w_dim, w_dim, lr_mul=0.01, activate=True)
+        self.num_classes = num_classes
+        if num_classes is not None:
+            self.embed = EqualLinear(num_classes, w_dim)
+        in_features = latent_dim + (0 if num_classes is None else w_dim)
+        self.net = nn.Sequential(*[EqualLinear(in_features if i == 0 else w_dim, w_dim, lr_mul=0.01, activate=True)
                                    for i in range(layers)])
         self.w_avg_beta = w_avg_beta
-        self.register_buffer("w_avg", torch.zeros(w_dim))
+        if w_avg_beta is not None:
+            self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        z = z * (z.square().mean(dim=1, keepdim=True) + 1e-8).rsqrt()  # normalise the 2nd moment
-        w = self.net(z)
+    def forward(self, z: Optional[torch.Tensor], labels: Optional[torch.Tensor] = None,
+                truncation_psi: float = 1.0) -> torch.Tensor:
+        check_labels(self, labels)
+        parts = [] if z is None else [normalize_2nd_moment(z)]
+        if labels is not None:
+            one_hot = F.one_hot(labels, self.num_classes).to(self.embed.weight.dtype)
+            parts.append(normalize_2nd_moment(self.embed(one_hot)))
+        w = self.net(torch.cat(parts, dim=1))
+        if self.w_avg_beta is None:
+            return w
         if self.training:
             self.w_avg.copy_(w.detach().float().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))  # float32 under autocast
         return w if truncation_psi == 1 else self.w_avg.lerp(w, truncation_psi)
@@ -158,14 +184,14 @@ class SynthesisBlock(nn.Module):
 
 
 class StyleGenerator(nn.Module):
-    """G(z) = synthesis(mapping(z)); `forward(z, truncation_psi)` pulls w towards w_avg when psi < 1. z has
-    `latent_dim` features, w `w_dim`."""
+    """G(z, y) = synthesis(mapping(z, y)); `forward(z, labels, truncation_psi)` pulls w towards w_avg when psi < 1.
+    z has `latent_dim` features, w `w_dim`; conditional (`num_classes` set) it needs labels."""
 
     def __init__(self, latent_dim: int, image_channels: int, resolution: int, width: int, mapping_layers: int,
-                 w_dim: int):
+                 w_dim: int, num_classes: Optional[int] = None):
         super().__init__()
-        self.latent_dim = latent_dim
-        self.mapping = MappingNetwork(latent_dim, mapping_layers, w_dim)
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.mapping = MappingNetwork(latent_dim, mapping_layers, w_dim, num_classes=num_classes)
         resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
         self.const = nn.Parameter(torch.randn(channels_at(4, width), 4, 4))
         self.blocks = nn.ModuleList(
@@ -174,8 +200,9 @@ class StyleGenerator(nn.Module):
             for r in resolutions
         )
 
-    def forward(self, z: torch.Tensor, truncation_psi: float = 1.0) -> torch.Tensor:
-        w = self.mapping(z, truncation_psi)
+    def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None,
+                truncation_psi: float = 1.0) -> torch.Tensor:
+        w = self.mapping(z, labels, truncation_psi)
         x, image = self.const.expand(z.shape[0], -1, -1, -1), None
         for block in self.blocks:
             x, image = block(x, image, w)
@@ -214,12 +241,13 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4) -> torch.Tensor:
 class StyleCritic(nn.Module):
     """D(x): raw scores (N,) from StyleGAN2's discriminator (named like `nets.Critic`, whose role it has);
     `mbstd_group_size` is minibatch_stddev's group (StyleGAN2: 4; ADA's cifar preset: 32), `architecture` one of
-    D_ARCHITECTURES."""
+    D_ARCHITECTURES. Conditional (`num_classes` set): D(x, y) = <out(x), cmap(y)> / sqrt(cmap_dim), stylegan2-ada's
+    DiscriminatorEpilogue."""
 
     def __init__(self, image_channels: int, resolution: int, width: int, mbstd_group_size: int = 4,
-                 architecture: str = "resnet"):
+                 architecture: str = "resnet", num_classes: Optional[int] = None):
         super().__init__()
-        self.mbstd_group_size = mbstd_group_size
+        self.mbstd_group_size, self.num_classes = mbstd_group_size, num_classes
         self.from_rgb = EqualConv2d(image_channels, channels_at(resolution, width), 1)
         resolutions = [2**i for i in range(int(math.log2(resolution)), 2, -1)]
         self.blocks = nn.Sequential(*[DiscriminatorBlock(channels_at(r, width), channels_at(r // 2, width),
@@ -228,11 +256,18 @@ class StyleCritic(nn.Module):
         c = channels_at(4, width)
         self.conv = EqualConv2d(c + 1, c, 3)
         self.fc = EqualLinear(c * 16, c, activate=True)
-        self.out = EqualLinear(c, 1)
+        self.out = EqualLinear(c, 1 if num_classes is None else c)
+        if num_classes is not None:
+            self.mapping = MappingNetwork(0, D_MAPPING_LAYERS, c, w_avg_beta=None, num_classes=num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        check_labels(self, labels)
         x = self.conv(minibatch_stddev(self.blocks(self.from_rgb(x)), self.mbstd_group_size))
-        return self.out(self.fc(x.flatten(1))).squeeze(1)
+        x = self.out(self.fc(x.flatten(1)))
+        if labels is None:
+            return x.squeeze(1)
+        cmap = self.mapping(None, labels).to(x.dtype)
+        return (x * cmap).sum(dim=1) / math.sqrt(cmap.shape[1])
 
 
 def channels_at(resolution: int, width: int) -> int:
@@ -242,11 +277,12 @@ def channels_at(resolution: int, width: int) -> int:
 
 def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dropout: float, mapping_layers: int = 2,
                    mbstd_group_size: int = 4, d_architecture: str = "resnet",
-                   w_dim: Optional[int] = None) -> tuple[StyleGenerator, StyleCritic]:
+                   w_dim: Optional[int] = None,
+                   num_classes: Optional[int] = None) -> tuple[StyleGenerator, StyleCritic]:
     """(G, D) at resolution R (a power of two >= 4) with base width w (default 128), `mapping_layers` (ADA's
     cifar preset: 2), D's minibatch-stddev group `mbstd_group_size` (StyleGAN2: 4; ADA's cifar preset: 32), D's
     `d_architecture` (StyleGAN2: 'resnet'; ADA's cifar preset: 'orig') and w's size `w_dim` (default latent_dim;
-    ADA's cifar preset: z and w of 512)."""
+    ADA's cifar preset: z and w of 512); `num_classes` None for unconditional networks, else C."""
     require(len(data_shape) == 3, "model.architecture", "stylegan", f"it needs images (C, H, W), not {data_shape}")
     channels, height, width_px = data_shape
     require(height == width_px and height >= 4 and height & (height - 1) == 0, "data.resolution", height,
@@ -260,5 +296,5 @@ def build_stylegan(data_shape: tuple, latent_dim: int, width: Optional[int], dro
     require(w_dim is None or w_dim >= 1, "model.w_dim", w_dim,
             "use an integer >= 1, or null for latent_dim (ADA's cifar preset: 512)")
     w = width or 128
-    return (StyleGenerator(latent_dim, channels, height, w, mapping_layers, w_dim or latent_dim),
-            StyleCritic(channels, height, w, mbstd_group_size, d_architecture))
+    return (StyleGenerator(latent_dim, channels, height, w, mapping_layers, w_dim or latent_dim, num_classes),
+            StyleCritic(channels, height, w, mbstd_group_size, d_architecture, num_classes))

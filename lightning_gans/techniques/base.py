@@ -10,6 +10,10 @@ What runs around the loop lives in `training/`: the counters, budget and wall cl
 
 Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
 `on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
+
+Class-conditional training (`num_classes` set, batches (images, labels)): D scores (x, y) pairs, the critic step's
+fakes get the real batch's labels (so a real, its fake and their interpolate share one label), and the generator
+step's labels are drawn from `label_distribution`, the training labels' class frequencies.
 """
 
 import copy
@@ -18,6 +22,7 @@ from typing import Optional
 import pytorch_lightning as pl
 import torch
 
+from lightning_gans.errors import require
 from lightning_gans.nets import build_networks
 from lightning_gans.objectives.losses import build_loss
 from lightning_gans.techniques.loop_options import check_loop_options
@@ -71,6 +76,8 @@ class GANTechnique(pl.LightningModule):
         channels_last: bool = False,
         diagnostics_every: int = 50,
         max_nonfinite_skips: int = 0,
+        num_classes: Optional[int] = None,
+        class_names: Optional[list[str]] = None,
     ):
         """
         Args:
@@ -98,12 +105,19 @@ class GANTechnique(pl.LightningModule):
                 interpolated points and the largest singular value of each D layer.
             max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
                 many updates have not yet been skipped for that reason; 0 stops at the first.
+            num_classes: None: unconditional; C: class-conditional G(z, y) and D(x, y) on batches (images, labels)
+                with labels in 0..C-1 (the CLI links it from data.num_classes).
+            class_names: the classes' names (the CLI links them from the data); None: "0".."C-1".
         """
         super().__init__()
         check_loop_options(n_critic=n_critic, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_kimg=ema_kimg,
                            ema_rampup=ema_rampup, g_batch_multiple=g_batch_multiple, lr_schedule=lr_schedule,
                            optimizer=optimizer, max_g_steps=max_g_steps, max_kimg=max_kimg,
                            max_nonfinite_skips=max_nonfinite_skips, diagnostics_every=diagnostics_every)
+        require(num_classes is None or num_classes >= 1, "model.num_classes", num_classes,
+                "use null (unconditional) or the number of classes: set data.conditional true, which links it")
+        require(class_names is None or (num_classes is not None and len(class_names) == num_classes),
+                "model.class_names", class_names, f"give one name per class ({num_classes} classes), or null")
         self.save_hyperparameters()  # the configuration as given (under LightningCLI: the config's values)
         self.automatic_optimization = False
         # What the loop and the callbacks read (`training.contract.GANModule`), as the technique resolved it.
@@ -112,10 +126,16 @@ class GANTechnique(pl.LightningModule):
         self.data_shape = tuple(data_shape)
         self.budget = TrainingBudget(max_g_steps, max_kimg)
         self.fused_critic = fused_critic
+        self.num_classes = num_classes
+        self.class_names = None if num_classes is None else list(class_names or map(str, range(num_classes)))
+        if num_classes is not None:
+            # Uniform until `connect_data`; saved with checkpoints, so sampling needs no data. Unconditional modules
+            # have no such buffer, so their checkpoints (and older ones) keep their keys.
+            self.register_buffer("label_distribution", torch.full((num_classes,), 1 / num_classes))
 
         self.generator, self.critic = self.build_networks(
             architecture, self.data_shape, latent_dim, width=width, depth=depth, spectral_norm=spectral_norm,
-            n_power_iterations=n_power_iterations, critic_dropout=critic_dropout,
+            n_power_iterations=n_power_iterations, critic_dropout=critic_dropout, num_classes=num_classes,
         )
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.adversarial = build_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
@@ -131,10 +151,15 @@ class GANTechnique(pl.LightningModule):
         return build_networks(architecture, data_shape, latent_dim, **options)
 
     # ----------------------------------------------------------------------------------------- the loop
-    def training_step(self, real: torch.Tensor, batch_idx: int) -> Optional[dict[str, torch.Tensor]]:
-        """One critic step on `real`; after the round's last critic step, one generator step. Returns that
-        step's terms when it ended with a generator step (the progress bar shows its losses), else None."""
+    def training_step(self, batch, batch_idx: int) -> Optional[dict[str, torch.Tensor]]:
+        """One critic step on the real `batch` (images, or (images, labels) when conditional); after the round's
+        last critic step, one generator step. Returns that step's terms when it ended with a generator step (the
+        progress bar shows its losses), else None."""
         opt_g, opt_d = self.optimizers()
+        real, labels = self.split_batch(batch)
+        # Unconditional steps call the hooks without labels, as before conditioning existed (overrides in tests and
+        # benchmarks take (real, fake)).
+        with_labels = () if labels is None else (labels,)
         real = self._memory_format(real)
         batch_size = real.shape[0]
         progress = self.progress
@@ -142,10 +167,10 @@ class GANTechnique(pl.LightningModule):
         self.before_critic_step()
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
-                fake = self.generator(self.sample_latents(batch_size))
-            terms = self.critic_loss(real, fake)
+                fake = self.generate(self.sample_latents(batch_size), labels)
+            terms = self.critic_loss(real, fake, *with_labels)
             self.update(opt_d, terms, "loss/d", "critic")
-            regularization = self.critic_regularization(real, fake)
+            regularization = self.critic_regularization(real, fake, *with_labels)
             if regularization is not None:
                 self.update(opt_d, regularization, "loss/d_reg", "critic")
                 terms.update(regularization)
@@ -158,7 +183,10 @@ class GANTechnique(pl.LightningModule):
             return None
 
         with self.toggled_optimizer(opt_g):
-            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size * self.hparams.g_batch_multiple)))
+            g_batch_size = batch_size * self.hparams.g_batch_multiple
+            g_labels = self.sample_labels(g_batch_size)
+            g_with_labels = () if g_labels is None else (g_labels,)
+            g_terms = self.generator_loss(self.generate(self.sample_latents(g_batch_size), g_labels), *g_with_labels)
             self.update(opt_g, g_terms, "loss/g", "generator")
         self.update_ema(progress.round_critic_steps * batch_size * self.trainer.world_size)
         progress.g_step += 1
@@ -167,35 +195,57 @@ class GANTechnique(pl.LightningModule):
             scheduler.step()
         self.stats.record(g_terms)
         if progress.g_step % self.hparams.diagnostics_every == 0:
-            self.stats.record(self.critic_diagnostics(real, fake))
+            self.stats.record(self.critic_diagnostics(real, fake, *with_labels))
         if self.budget_reached():
             self.trainer.should_stop = True
         return {key: value.detach() for key, value in {**terms, **g_terms}.items()}
 
-    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it."""
-        return self.adversarial_terms(*self.critic_scores(real, fake))
+    def split_batch(self, batch) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """(images, labels) of a training batch; labels None when unconditional."""
+        conditional = isinstance(batch, (tuple, list))
+        if conditional != (self.num_classes is not None):
+            raise ValueError(f"{type(self).__name__} with num_classes={self.num_classes} got "
+                             f"{'(images, labels)' if conditional else 'images alone'}: the data's conditional "
+                             "setting and the model's num_classes disagree (set data.conditional, which links them)")
+        return tuple(batch) if conditional else (batch, None)
 
-    def critic_scores(self, *batches: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """D's scores of each batch. Penalty points (the batches that require grad) get a forward pass of their own:
-        the penalty's double backward then runs over them alone, cheaper than over the whole concatenation
-        (`benchmarks/throughput.py --separate`); under autocast that pass runs in float32, so penalties keep float32
-        accuracy (as `penalties._input_gradients` does). The other batches, with `fused_critic`, share one forward
-        pass of their concatenation: spectral norm's power iteration then advances once per pass instead of once per
-        batch, and dropout draws one mask over the pass."""
+    def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
+        """G(z), or G(z, y) when conditional."""
+        return self.generator(z) if labels is None else self.generator(z, labels)
+
+    def score(self, x: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
+        """D(x), or D(x, y) when conditional."""
+        return self.critic(x) if labels is None else self.critic(x, labels)
+
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor,
+                    labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+        """Terms of the critic objective; `loss/d` is the total that is minimised. Techniques extend it. `labels`
+        (conditional) are the labels of the reals and of their fakes alike."""
+        return self.adversarial_terms(*self.critic_scores(real, fake, labels=labels))
+
+    def critic_scores(self, *batches: torch.Tensor,
+                      labels: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, ...]:
+        """D's scores of each batch; conditional, every batch is scored with `labels` (the batches are a critic
+        step's pairs: reals, their fakes, their interpolates). Penalty points (the batches that require grad) get a
+        forward pass of their own: the penalty's double backward then runs over them alone, cheaper than over the
+        whole concatenation (`benchmarks/throughput.py --separate`); under autocast that pass runs in float32, so
+        penalties keep float32 accuracy (as `penalties._input_gradients` does). The other batches, with
+        `fused_critic`, share one forward pass of their concatenation (the labels repeated): spectral norm's power
+        iteration then advances once per pass instead of once per batch, and dropout draws one mask over the pass."""
         device = batches[0].device.type
         autocast = torch.is_autocast_enabled(device)
         scores = {}
         for i, batch in enumerate(batches):
             if batch.requires_grad:
                 with torch.autocast(device, enabled=False):
-                    scores[i] = self.critic(batch.float() if autocast else batch)
+                    scores[i] = self.score(batch.float() if autocast else batch, labels)
         others = [i for i in range(len(batches)) if i not in scores]
         if self.fused_critic and len(others) > 1:
-            joint = self.critic(torch.cat([batches[i] for i in others])).split([len(batches[i]) for i in others])
-            scores.update(zip(others, joint))
+            joint_labels = None if labels is None else labels.repeat(len(others))
+            joint = self.score(torch.cat([batches[i] for i in others]), joint_labels)
+            scores.update(zip(others, joint.split([len(batches[i]) for i in others])))
         else:
-            scores.update((i, self.critic(batches[i])) for i in others)
+            scores.update((i, self.score(batches[i], labels)) for i in others)
         return tuple(scores[i] for i in range(len(batches)))
 
     def adversarial_terms(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -206,8 +256,8 @@ class GANTechnique(pl.LightningModule):
             terms["critic/wasserstein"] = (real_scores.float().mean() - fake_scores.float().mean()).detach()
         return terms
 
-    def generator_loss(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss/g": self.adversarial.generator(self.critic(fake))}
+    def generator_loss(self, fake: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+        return {"loss/g": self.adversarial.generator(self.score(fake, labels))}
 
     def on_critic_scores(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> None:
         """Called with D's raw scores of each critic step's real and fake batch (ADA measures overfitting here)."""
@@ -218,7 +268,8 @@ class GANTechnique(pl.LightningModule):
     def after_critic_step(self) -> None:
         """Called after each critic update (ADA moves p here)."""
 
-    def critic_regularization(self, real: torch.Tensor, fake: torch.Tensor) -> Optional[dict[str, torch.Tensor]]:
+    def critic_regularization(self, real: torch.Tensor, fake: torch.Tensor,
+                              labels: Optional[torch.Tensor] = None) -> Optional[dict[str, torch.Tensor]]:
         """StyleGAN2's Dreg phase: the terms of a regularisation step of D's own after the main critic step, its
         loss `loss/d_reg`, or None when none is due (the default: penalties live in `critic_loss`)."""
         return None
@@ -268,19 +319,29 @@ class GANTechnique(pl.LightningModule):
     def sample_latents(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, device=self.device)
 
+    def sample_labels(self, n: int) -> Optional[torch.Tensor]:
+        """n labels drawn from `label_distribution` on the module's device (no host sync); None when unconditional."""
+        if self.num_classes is None:
+            return None
+        return torch.multinomial(self.label_distribution, n, replacement=True)
+
     @torch.no_grad()
-    def sample(self, z: torch.Tensor, ema: bool = True, **generator_kwargs) -> torch.Tensor:
-        """Images (or points) for latent codes `z`, from the EMA generator by default, in eval mode."""
+    def sample(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, ema: bool = True,
+               **generator_kwargs) -> torch.Tensor:
+        """Images (or points) for latent codes `z` (and `labels`, required when conditional), from the EMA
+        generator by default, in eval mode."""
         generator = self.generator_ema if ema else self.generator
         was_training = generator.training
         generator.eval()
-        out = generator(z.to(self.device), **generator_kwargs)
+        label_args = () if labels is None else (labels.to(self.device),)
+        out = generator(z.to(self.device), *label_args, **generator_kwargs)
         generator.train(was_training)
         return out
 
-    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor,
+                           labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
         """What `diagnostics.critic_diagnostics` measures of D, every `diagnostics_every` generator steps."""
-        return critic_diagnostics(self.critic, real, fake)
+        return critic_diagnostics(self.critic, real, fake, labels)
 
     def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
@@ -299,7 +360,22 @@ class GANTechnique(pl.LightningModule):
     def connect_data(self, datamodule) -> None:
         """Take from `datamodule` what the technique needs besides the training stream, or raise a ConfigError if
         it cannot serve this technique. `setup` calls it on every process; the CLI once more before the run
-        directory exists, so that bad data leaves nothing behind."""
+        directory exists, so that bad data leaves nothing behind. Conditional: the data's classes must be the
+        model's, and the generator step draws labels from the data's label distribution."""
+        data_classes = getattr(datamodule, "num_classes", None)
+        if data_classes != self.num_classes:
+            if self.num_classes is None:
+                fix = (f"the data has {data_classes} classes but the model is unconditional: set data.conditional "
+                       "false, or train a conditional model")
+            elif data_classes is None:
+                fix = (f"the model is conditional ({self.num_classes} classes) but the data has no labels: set "
+                       "data.conditional true on labelled data")
+            else:
+                fix = (f"the model has {self.num_classes} classes (a checkpoint's are those it was trained on) but "
+                       f"the data has {data_classes}: use data with {self.num_classes} classes")
+            require(False, "model.num_classes", self.num_classes, fix)
+        if self.num_classes is not None:
+            self.label_distribution.copy_(datamodule.label_distribution())
 
     def setup(self, stage: str) -> None:
         self.connect_data(self.trainer.datamodule)

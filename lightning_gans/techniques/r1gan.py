@@ -46,26 +46,26 @@ class R1GAN(GANTechnique):
                 f"choose one of {', '.join(LAZY_REGULARIZATION)}")
         super().__init__(loss=loss, lr_g=lr_g, lr_d=lr_d, betas=betas, n_critic=n_critic, **kwargs)
 
-    def critic_loss(self, real, fake):
+    def critic_loss(self, real, fake, labels=None):
         hp = self.hparams
         due = hp.lazy_regularization == "folded" and self.progress.d_step % hp.regularization_interval == 0
         real = real.detach().requires_grad_(due and hp.r1_gamma > 0)  # the penalties' gradients come from the
         fake = fake.detach().requires_grad_(due and hp.r2_gamma > 0)  # loss's own forward pass of D
-        real_scores, fake_scores = self.critic_scores(real, fake)
+        real_scores, fake_scores = self.critic_scores(real, fake, labels=labels)  # gradients w.r.t. images only
         terms = self.adversarial_terms(real_scores, fake_scores)
         penalties = self.penalties(real, real_scores, fake, fake_scores)
         weighted = penalties.pop("loss/d_reg", 0)
         return {**terms, **penalties, "loss/d": terms["loss/d"] + weighted}
 
-    def critic_regularization(self, real, fake):
+    def critic_regularization(self, real, fake, labels=None):
         hp = self.hparams
         if hp.lazy_regularization == "folded" or self.progress.d_step % hp.regularization_interval:
             return None
         real = real.detach().requires_grad_(hp.r1_gamma > 0)
         fake = fake.detach().requires_grad_(hp.r2_gamma > 0)
         # Each penalty's points get a D pass of their own, as in the folded step (`critic_scores`).
-        real_scores = self.critic_scores(real)[0] if real.requires_grad else None
-        fake_scores = self.critic_scores(fake)[0] if fake.requires_grad else None
+        real_scores = self.critic_scores(real, labels=labels)[0] if real.requires_grad else None
+        fake_scores = self.critic_scores(fake, labels=labels)[0] if fake.requires_grad else None
         return self.penalties(real, real_scores, fake, fake_scores) or None
 
     def penalties(self, real, real_scores, fake, fake_scores):

@@ -26,14 +26,16 @@ AUGMENT_P_KEY = "critic.augment.p"  # the state_dict key of the AugmentPipe's p
 
 
 class AugmentedCritic(nn.Module):
-    """D(augment(x)): the critic every loss and penalty of the technique calls."""
+    """D(augment(x)[, y]): the critic every loss and penalty of the technique calls; labels are never augmented."""
 
     def __init__(self, augment: AugmentPipe, discriminator: nn.Module):
         super().__init__()
         self.augment, self.discriminator = augment, discriminator
+        self.num_classes = discriminator.num_classes
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.discriminator(self.augment(x))
+    def forward(self, x: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = self.augment(x)
+        return self.discriminator(x) if labels is None else self.discriminator(x, labels)
 
     @contextmanager
     def unaugmented(self) -> Iterator[None]:
@@ -113,16 +115,19 @@ class StyleGANADA(R1GAN):
         self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
 
     def build_networks(self, architecture, data_shape, latent_dim, width=None, critic_dropout=0.0,
-                       spectral_norm=False, depth=None, **options):
+                       spectral_norm=False, depth=None, num_classes=None, **options):
         require(not spectral_norm, "model.spectral_norm", spectral_norm, "StyleGANADA's D uses R1, not spectral norm")
         require(depth is None, "model.depth", depth, "only model.architecture=mlp has a depth option; use null")
         generator, discriminator = build_stylegan(data_shape, latent_dim, width, critic_dropout,
                                                   self.hparams.mapping_layers, self.hparams.mbstd_group_size,
-                                                  self.hparams.d_architecture, self.hparams.w_dim)
+                                                  self.hparams.d_architecture, self.hparams.w_dim, num_classes)
         return generator, AugmentedCritic(AugmentPipe(self.hparams.augment, self.hparams.augment_p), discriminator)
 
     def connect_data(self, datamodule) -> None:
+        super().connect_data(datamodule)
         if self.hparams.ada_heuristic == "rv":
+            require(self.num_classes is None, "model.ada_heuristic", "rv",
+                    "r_v scores held-out reals, which carry no labels in a conditional run: use 'rt'")
             require(getattr(datamodule, "validation_images", 0) > 0, "model.ada_heuristic", "rv",
                     "r_v needs held-out images: set data.validation_images > 0, or use 'rt'")
             self.held_out_images = datamodule.validation_samples
@@ -148,16 +153,19 @@ class StyleGANADA(R1GAN):
         """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
         return to_float(self.held_out_images[torch.randint(len(self.held_out_images), (n,))]).to(self.device)
 
-    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor,
+                           labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
         """The base class's diagnostics of D itself, not of D(augment(x)): measured with p = 0."""
         with self.critic.unaugmented():
-            return super().critic_diagnostics(real, fake)
+            return super().critic_diagnostics(real, fake, labels)
 
     # ------------------------------------------------------------------------------------ sampling
-    def sample(self, z: torch.Tensor, ema: bool = True, truncation_psi: float = None) -> torch.Tensor:
-        """Images for `z` from the EMA generator by default, truncated towards w_avg by `truncation_psi`."""
+    def sample(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, ema: bool = True,
+               truncation_psi: float = None) -> torch.Tensor:
+        """Images for `z` (and `labels` when conditional) from the EMA generator by default, truncated towards
+        w_avg by `truncation_psi`."""
         psi = self.hparams.truncation_psi if truncation_psi is None else truncation_psi
-        return super().sample(z, ema, truncation_psi=psi)
+        return super().sample(z, labels, ema, truncation_psi=psi)
 
     # ------------------------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -45,14 +45,14 @@ class WGANGP(GANTechnique):
             critic_dropout=critic_dropout, **kwargs,
         )
 
-    def critic_loss(self, real, fake):
+    def critic_loss(self, real, fake, labels=None):
         hp = self.hparams
-        x_hat = random_interpolates(real, fake).requires_grad_(True)
-        real_scores, fake_scores, x_hat_scores = self.critic_scores(real, fake, x_hat)
+        x_hat = random_interpolates(real, fake).requires_grad_(True)  # conditional: the label of its pair
+        real_scores, fake_scores, x_hat_scores = self.critic_scores(real, fake, x_hat, labels=labels)
         terms = self.adversarial_terms(real_scores, fake_scores)
         terms["penalty/gp"] = gradient_penalty_from_scores(x_hat_scores, x_hat, one_sided=hp.one_sided)
         terms["loss/d"] = terms["loss/d"] + hp.gp_weight * terms["penalty/gp"]
         if hp.consistency_weight > 0:
-            terms["penalty/ct"] = consistency_term(self.critic, real, margin=hp.consistency_margin)
+            terms["penalty/ct"] = consistency_term(self.critic, real, margin=hp.consistency_margin, labels=labels)
             terms["loss/d"] = terms["loss/d"] + hp.consistency_weight * terms["penalty/ct"]
         return terms

@@ -108,8 +108,9 @@ class GANModule(Protocol):
     critic: nn.Module
     device: torch.device
 
-    def sample(self, z: torch.Tensor, ema: bool = True) -> torch.Tensor:
-        """Images (or points) for latent codes `z`, from the EMA generator by default."""
+    def sample(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
+        """Images (or points) for latent codes `z` (and `labels`, required when conditional), from the EMA generator
+        by default."""
 
     def upgrade_checkpoint(self, checkpoint: dict) -> None:
         """Add in place what a checkpoint of an older version lacks, before its state_dict is compared or loaded."""
