@@ -19,7 +19,7 @@ from lightning_fabric import Fabric
 from lightning_gans.commands.arguments import OneLineParser, resolve_ckpt_path
 from lightning_gans.data import Toy2DDataModule
 from lightning_gans.errors import require
-from lightning_gans.metrics.evaluation import label_distribution_of, num_classes_of
+from lightning_gans.metrics.evaluation import label_distribution_of
 from lightning_gans.run.checkpoint import CheckpointInfo
 from lightning_gans.run.config import RunConfig
 from lightning_gans.run.layout import RunLayout
@@ -51,7 +51,7 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
         results = toy.measure(model.sample, data, latent_dim, labels)
     else:
         network = network.to(fabric.device)
-        real = fid.reference(data, num_classes_of(model)).load_or_compute_once(network, fid.batch_size, fabric.device,
+        real = fid.reference(data, model.num_classes).load_or_compute_once(network, fid.batch_size, fabric.device,
                                                                                progress)
         results = fid.measure(model.sample, network, real, latent_dim, fabric.device, progress, labels)
     if fabric.is_global_zero:

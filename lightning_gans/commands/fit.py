@@ -234,6 +234,7 @@ class GANCLI(LightningCLI):
         # Load the data before the run directory exists, so a missing dataset leaves nothing behind.
         if is_launching_process():
             self.model.connect_data(self.datamodule)
+            self.config_init[self.subcommand].fid.require_fits(self.model)
             self.datamodule.prepare_data()
             self.run_layout.root.mkdir(parents=True, exist_ok=True)
             hand_to_launched_processes(self.run_layout)

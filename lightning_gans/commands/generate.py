@@ -21,7 +21,7 @@ from torchvision.utils import make_grid
 
 from lightning_gans.commands.arguments import OneLineParser, resolve_ckpt_path
 from lightning_gans.errors import ConfigError, require
-from lightning_gans.metrics.evaluation import draw, label_distribution_of, num_classes_of
+from lightning_gans.metrics.evaluation import draw, label_distribution_of
 from lightning_gans.metrics.sampling import class_grid_inputs, labels_for_indices, latents_for_indices
 from lightning_gans.run.checkpoint import CheckpointInfo
 from lightning_gans.run.config import RunConfig
@@ -52,7 +52,7 @@ def resolve_labels(names: Sequence[str], model) -> list[int]:
     one-line ConfigError for an unconditional model, an unknown name or an index out of range."""
     if not names:
         return []
-    num_classes = num_classes_of(model)
+    num_classes = model.num_classes
     require(num_classes is not None, "--label", names[0], "the model is unconditional: drop --label")
     by_name = {name.lower(): k for k, name in enumerate(model.class_names)}
     indices = []
@@ -146,7 +146,7 @@ def write_grid(path: str, sample, model, num_samples: int, chosen: list[int], se
     if label_distribution_of(model) is None:
         samples, nrow = sample(latents_for_indices(0, num_samples, model.latent_dim, seed), None), None
     else:
-        classes = chosen or range(num_classes_of(model))
+        classes = chosen or range(model.num_classes)
         nrow = max(1, num_samples // len(classes))
         samples = sample(*class_grid_inputs(classes, nrow, model.latent_dim, seed))
     nrow = nrow or max(1, round(num_samples**0.5))

@@ -45,16 +45,10 @@ from lightning_gans.processes import all_gather_rows, all_reduce_sum, rank_and_w
 Sampler = Callable[..., torch.Tensor]
 
 
-def num_classes_of(model) -> Optional[int]:
-    """A model's `num_classes` (None: unconditional)."""
-    # getattr: techniques and test doubles older than conditional training have no num_classes (unconditional)
-    return getattr(model, "num_classes", None)
-
-
 def label_distribution_of(model) -> Optional[torch.Tensor]:
     """The class frequencies that a conditional model's evaluation labels follow (its `label_distribution`);
     None for an unconditional model."""
-    return model.label_distribution if num_classes_of(model) is not None else None
+    return model.label_distribution if model.num_classes is not None else None
 
 
 def this_process_latents(num_samples: int, latent_dim: int, seed: int) -> torch.Tensor:

@@ -60,13 +60,17 @@ class FIDProtocol:
             raise ConfigError("the run's config has fid.extractor=null", "pass --extractor NAME (e.g. lenet-fmnist or inception)")
         return build_feature_extractor(self.extractor, self.feature_extractor_weights_path)
 
-    def reference(self, data, num_classes: Optional[int] = None) -> RealStatistics:
-        """The real side of an image data module (`dataset`, `root`, `resolution`): `num_samples` images of the split,
-        with their labels and per-class statistics for a conditional generator of `num_classes` classes."""
+    def require_class_samples(self, num_classes: Optional[int]) -> None:
+        """A conditional generator of `num_classes` classes needs 2 samples a class for the intra-class FID."""
         if num_classes is not None:
             require(self.num_samples >= 2 * num_classes, "fid.num_samples", self.num_samples,
                     f"the intra-class FID needs at least 2 samples of each of the {num_classes} classes: "
                     f"use at least {2 * num_classes}")
+
+    def reference(self, data, num_classes: Optional[int] = None) -> RealStatistics:
+        """The real side of an image data module (`dataset`, `root`, `resolution`): `num_samples` images of the split,
+        with their labels and per-class statistics for a conditional generator of `num_classes` classes."""
+        self.require_class_samples(num_classes)
         return RealStatistics(data.dataset, data.root, self.reference_split, data.resolution, self.num_samples, self.seed,
                               num_classes)
 

@@ -10,6 +10,7 @@ import torch
 
 from lightning_gans.data.sources import load_images, load_labels
 from lightning_gans.data.stream import to_float
+from lightning_gans.errors import ConfigError
 from lightning_gans.metrics.cache import cache_dir, fingerprint
 from lightning_gans.metrics.fid import FeatureSums, extract_features, fid_features_to_statistics
 from lightning_gans.metrics.progress import counted
@@ -65,6 +66,7 @@ class RealStatistics:
 
     def load_or_compute(self, extractor, batch_size: int, device, progress: bool = False) -> dict[str, torch.Tensor]:
         """The cached statistics, or those computed now (with `progress`, a bar counts the images extracted)."""
+        self.require_two_a_class()
         path = self.path(extractor)
         if path.is_file():
             try:
@@ -81,6 +83,17 @@ class RealStatistics:
         torch.save(statistics, tmp)
         os.replace(tmp, path)  # atomic: a crash never leaves a truncated cache file
         return statistics
+
+    def require_two_a_class(self) -> None:
+        """A ConfigError unless each class has 2 of the chosen real images, the fewest its intra-class FID takes."""
+        if self.num_classes is None:
+            return
+        counts = torch.bincount(self.labels, minlength=self.num_classes)
+        if counts.min() < 2:
+            k = int(counts.argmin())
+            raise ConfigError(f"the {self.num_samples} real images chosen from the {self.split} split hold "
+                              f"{int(counts[k])} of class {k}", "the intra-class FID needs 2 a class: raise fid.num_samples",
+                              "fid.num_samples", self.num_samples)
 
     def load_or_compute_once(self, extractor, batch_size: int, device, progress: bool = False) -> dict[str, torch.Tensor]:
         """`load_or_compute` for every process, computed by process 0 alone: the others then read its cache file."""

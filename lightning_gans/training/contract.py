@@ -1,8 +1,9 @@
 """The contract between a technique and what runs around it: what callbacks and commands may read of a technique.
 
 A technique (`techniques.GANTechnique`) is a `GANModule`: it owns its `progress` (the counters, the wall clock)
-and its `budget`, records its training statistics in `stats`, and samples with `sample(z)`. Callbacks read these
-and nothing else of it, so a technique can change everything else without touching them.
+and its `budget`, records its training statistics in `stats`, and samples with `sample(z)` (`sample(z, labels)` when
+conditional). Callbacks read these and nothing else of it, so a technique can change everything else without
+touching them.
 
 Values a technique resolves from its configuration (SNGAN's n_critic per architecture) are typed attributes of
 the technique; `hparams` keeps the configuration as it was given.
@@ -107,6 +108,10 @@ class GANModule(Protocol):
     stats: StatsWindow  # the statistics recorded since the last logging step (`training.step_logging`)
     critic: nn.Module
     device: torch.device
+    num_classes: Optional[int]  # None: unconditional; C: sample and critic take labels 0..C-1
+    class_names: Optional[list[str]]  # the classes' names (None when unconditional)
+    # A conditional technique also holds `label_distribution`, float (C,): the training labels' class frequencies
+    # that its evaluation labels follow (a buffer, saved in its checkpoints).
 
     def sample(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None, ema: bool = True) -> torch.Tensor:
         """Images (or points) for latent codes `z` (and `labels`, required when conditional), from the EMA generator

@@ -10,7 +10,7 @@ from pytorch_lightning.loggers import WandbLogger
 
 from lightning_gans.data import ImageDataModule, Toy2DDataModule
 from lightning_gans.errors import ConfigError
-from lightning_gans.metrics.evaluation import label_distribution_of, num_classes_of
+from lightning_gans.metrics.evaluation import label_distribution_of
 from lightning_gans.metrics.protocol import FIDProtocol, ToyProtocol
 from lightning_gans.training.periodic import EveryNGeneratorSteps
 from lightning_gans.training.results import Evaluation, ResultsBoard
@@ -85,6 +85,12 @@ class FIDCallback(Evaluator):
         self.extractor = self.protocol.build_extractor() if extractor else None
         self.real: Optional[dict] = None  # statistics and features of the real images, set up by `setup`
 
+    def require_fits(self, pl_module) -> None:
+        """A ConfigError when this protocol cannot measure `pl_module` (too few samples for its classes); fit checks it
+        before the run directory exists."""
+        if self.extractor is not None:
+            self.protocol.require_class_samples(pl_module.num_classes)
+
     def setup(self, trainer, pl_module, stage):
         if self.extractor is None:
             return
@@ -92,7 +98,7 @@ class FIDCallback(Evaluator):
         if not isinstance(datamodule, ImageDataModule):
             raise ConfigError("fid.extractor needs image data", "set fid.extractor=null for toy data (toy metrics apply)")
         self.extractor.to(pl_module.device)
-        self.real = self.protocol.reference(datamodule, num_classes_of(pl_module)).load_or_compute_once(
+        self.real = self.protocol.reference(datamodule, pl_module.num_classes).load_or_compute_once(
             self.extractor, self.protocol.batch_size, pl_module.device, shows_progress(trainer))
 
     def on_schedule(self, trainer, pl_module):

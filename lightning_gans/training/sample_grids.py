@@ -21,16 +21,34 @@ from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 
 @torch.no_grad()
+def expected_critic_scores(critic: nn.Module, points: torch.Tensor,
+                           label_distribution: torch.Tensor | None = None) -> torch.Tensor:
+    """D(x) of each point; for a conditional critic (`label_distribution` given, its classes' frequencies) the score
+    expected under that distribution, sum_y p(y) D(x, y): the one map of a critic scored per class."""
+    if label_distribution is None:
+        return critic(points)
+    scores = torch.zeros(len(points), device=points.device)
+    for label, weight in enumerate(label_distribution.tolist()):
+        labels = torch.full((len(points),), label, dtype=torch.int64, device=points.device)
+        scores += weight * critic(points, labels).float()
+    return scores
+
+
+@torch.no_grad()
 def save_critic_contour(path: Path, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                        extent: float = 5.0, resolution: int = 128, title: str = "") -> None:
+                        extent: float = 5.0, resolution: int = 128, title: str = "",
+                        label_distribution: torch.Tensor | None = None) -> None:
     """A PNG of real (orange) and generated (green) 2-D points over the contour map of the critic's scores on
-    [-extent, extent]^2. The critic is evaluated in eval mode on its own device."""
+    [-extent, extent]^2. The critic is evaluated in eval mode on its own device. A conditional critic's map is
+    `expected_critic_scores` under `label_distribution` (the training labels'), labelled E_y D(x, y)."""
     axis = torch.linspace(-extent, extent, resolution)
     grid_x, grid_y = torch.meshgrid(axis, axis, indexing="xy")
     device = next(critic.parameters()).device
     was_training = critic.training
     critic.eval()
-    scores = critic(torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)).float().cpu()
+    points = torch.stack([grid_x.flatten(), grid_y.flatten()], dim=1).to(device)
+    distribution = None if label_distribution is None else label_distribution.to(device)
+    scores = expected_critic_scores(critic, points, distribution).float().cpu()
     critic.train(was_training)
     from matplotlib.figure import Figure  # imported when a toy picture is drawn (fit imports less at startup)
 
@@ -38,7 +56,8 @@ def save_critic_contour(path: Path, critic: nn.Module, real: torch.Tensor, fake:
     ax = figure.add_subplot()
     contour = ax.contourf(grid_x.numpy(), grid_y.numpy(), scores.reshape(resolution, resolution).numpy(),
                           levels=20, cmap="Blues")
-    figure.colorbar(contour, ax=ax, shrink=0.8, label="D(x)")
+    score_name = "D(x)" if label_distribution is None else "E_y D(x, y), y ~ training labels"
+    figure.colorbar(contour, ax=ax, shrink=0.8, label=score_name)
     for points, color, label in ((real, "tab:orange", "real"), (fake, "tab:green", "generated")):
         points = points.float().cpu().numpy()
         ax.scatter(points[:, 0], points[:, 1], s=4, c=color, label=label)
@@ -113,7 +132,8 @@ class SampleGrid(EveryNGeneratorSteps):
         if samples.ndim == 2:
             data = trainer.datamodule
             save_critic_contour(path, pl_module.critic, data.train_samples[: self.num_samples], samples,
-                                title=toy_title(pl_module, samples, data))
+                                title=toy_title(pl_module, samples, data),
+                                label_distribution=label_distribution_of(pl_module))
         else:
             title = f"{pl_module.name}, G step {pl_module.progress.g_step}, {pl_module.progress.kimg:.1f} kimg"
             titled_grid(samples, title, nrow).save(path)

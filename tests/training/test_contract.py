@@ -14,13 +14,19 @@ from lightning_gans.training.contract import GANModule, TrainingBudget, Training
 SMALL = {"width": 8, "latent_dim": 8}
 
 
+def admitted_types(declared) -> tuple[type, ...]:
+    """The classes an annotation admits (Optional[list[str]]: list and NoneType)."""
+    options = typing.get_args(declared) if typing.get_origin(declared) is typing.Union else (declared,)
+    return tuple(typing.get_origin(option) or option for option in options)
+
+
 @pytest.mark.parametrize("name", TECHNIQUES)
 def test_every_technique_is_a_gan_module_with_members_of_the_declared_types(name):
     model = TECHNIQUES[name](**SMALL)
     assert isinstance(model, GANModule)
     for member, declared in typing.get_type_hints(GANModule).items():
         value = getattr(model, member)
-        assert isinstance(value, typing.get_origin(declared) or declared), (member, value)
+        assert isinstance(value, admitted_types(declared)), (member, value)
     assert model.name == name and model.latent_dim == 8 and model.data_shape == (1, 32, 32)
     assert model.sample(torch.randn(2, 8)).shape == (2, 1, 32, 32)
 

@@ -1,0 +1,131 @@
+"""Class-conditional training through the real CLI on Fashion-MNIST-shaped data (the tests' own IDX files with their
+labels): fit with the FID callback and the sample grid, then generate by class name or index, the class-row grid, the
+walk within a class, bad labels, and evaluate's intra-class FID and class accuracy on 1 and 2 processes."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import QUIET, REPO
+from PIL import Image
+
+from lightning_gans.commands.evaluate import evaluate
+from lightning_gans.commands.generate import to_uint8
+from lightning_gans.commands.main import main
+from lightning_gans.metrics.extractor_classifier import train_classifier
+from lightning_gans.metrics.sampling import latents_for_indices
+from lightning_gans.run.config import RunConfig
+from lightning_gans.run.layout import RunLayout
+
+SEED = 1
+PROTOCOL = "lenet-fmnist_40_train"  # 40 fakes: 4 a class; the 40 reals hold 2 or more of each class
+FIT = ["--config", str(REPO / "experiments" / "sngan.yaml"), *QUIET, "--data.conditional", "true",
+       "--model.width", "8", "--data.batch_size", "16", "--fid.num_samples", "40", "--fid.reference_split", "train",
+       "--fid.batch_size", "32", "--fid.seed", str(SEED), "--logger", "none"]
+
+
+@pytest.fixture(scope="module")
+def conditional_run(fashion_root, tmp_path_factory):
+    """A 3-step conditional SN-GAN with the FID callback and a sample grid at step 3, and the cache of the lenet
+    evaluator trained for one epoch on the tests' data."""
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["LIGHTNING_GANS_CACHE"] = str(cache)
+    train_classifier("fashion_mnist", root=str(fashion_root), epochs=1)
+    runs = tmp_path_factory.mktemp("runs")
+    main(["fit", *FIT, "--runs_root", str(runs), "--run_name", "cond", "--data.root", str(fashion_root),
+          "--model.max_g_steps", "3", "--fid.every_n_g_steps", "3", "--samples.every_n_g_steps", "3",
+          "--samples.num_samples", "20"])
+    yield runs / "sngan" / "cond", cache
+    del os.environ["LIGHTNING_GANS_CACHE"]
+
+
+def cli(*args, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lightning_gans.commands.main", *args], capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def model_of(run_dir):
+    run = RunLayout(run_dir)
+    return RunConfig.read(run).load_technique(run.last_checkpoint)
+
+
+def test_training_logs_the_intra_class_fid_and_class_accuracy_and_draws_a_row_per_class(conditional_run):
+    run, _ = conditional_run
+    with open(run / "metrics.csv") as f:
+        rows = [row for row in csv.DictReader(f) if row.get(f"ifid/{PROTOCOL}")]
+    assert [int(row["step"]) for row in rows] == [3]
+    assert float(rows[0][f"ifid/{PROTOCOL}"]) > 0 and 0 <= float(rows[0]["classes/accuracy_lenet-fmnist_40"]) <= 1
+    assert float(rows[0][f"fid/{PROTOCOL}"]) > 0
+    grid = Image.open(run / "samples" / "g0000003.png")
+    assert grid.height > 10 * 34  # 10 rows of 32-px samples (2 each) under the title strip
+
+
+def test_the_checkpoint_holds_the_class_names_and_the_training_labels_distribution(conditional_run):
+    model = model_of(conditional_run[0])
+    assert model.num_classes == 10 and model.class_names[6] == "Shirt"
+    assert torch.isclose(model.label_distribution.sum(), torch.tensor(1.0))
+    assert not torch.allclose(model.label_distribution, torch.full((10,), 0.1))  # the tests' labels are not balanced
+
+
+def test_generate_by_class_name_or_index_writes_that_class(conditional_run, tmp_path):
+    run, _ = conditional_run
+    for name, label in (("shirt", "shirt"), ("six", "6")):
+        main(["generate", "--ckpt_path", "last", "--run_dir", str(run), "--num_samples", "4", "--label", label,
+              "--output", str(tmp_path / f"{name}.npz")])
+    shirts = np.load(tmp_path / "shirt.npz")["arr_0"]
+    assert np.array_equal(shirts, np.load(tmp_path / "six.npz")["arr_0"]) and shirts.shape == (4, 32, 32, 1)
+    model = model_of(run)
+    expected = to_uint8(model.sample(latents_for_indices(0, 4, model.latent_dim, SEED), labels=torch.full((4,), 6)))
+    assert np.array_equal(shirts, expected)
+
+
+def test_the_grid_has_a_row_per_class_and_the_walk_stays_in_its_class(conditional_run, tmp_path):
+    run, _ = conditional_run
+    main(["generate", "--ckpt_path", "last", "--run_dir", str(run), "--num_samples", "20",
+          "--grid", str(tmp_path / "grid.png"), "--interpolate", str(tmp_path / "walk.gif"), "--frames", "3",
+          "--label", "Bag"])
+    assert Image.open(tmp_path / "grid.png").size == (20 * 34 + 2, 34 + 2)  # one row: the class named
+    main(["generate", "--ckpt_path", "last", "--run_dir", str(run), "--num_samples", "20",
+          "--grid", str(tmp_path / "all.png")])
+    assert Image.open(tmp_path / "all.png").size == (2 * 34 + 2, 10 * 34 + 2)  # 10 classes, 2 samples a row
+    walk = Image.open(tmp_path / "walk.gif")
+    assert walk.n_frames == 3
+    model = model_of(run)
+    first = to_uint8(model.sample(latents_for_indices(0, 1, model.latent_dim, 0), labels=torch.tensor([8])))[0, ..., 0]
+    assert np.array_equal(np.asarray(walk.convert("L")), first)
+
+
+@pytest.mark.parametrize("label", ["hat", "10", "-1"])
+def test_a_bad_label_is_one_line_exit_2_and_writes_nothing(conditional_run, tmp_path, label):
+    result = cli("generate", "--ckpt_path", "last", "--run_dir", str(conditional_run[0]), "--label", label,
+                 "--output", str(tmp_path / "o.npz"), "--grid", str(tmp_path / "g.png"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-2000:]
+    assert f"--label='{label}' is invalid" in result.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_gives_the_same_class_metrics_on_one_and_two_processes_as_in_training(conditional_run):
+    run, cache = conditional_run
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    single = evaluate(str(checkpoint), devices=1, accelerator="cpu")
+    result = cli("evaluate", "--ckpt_path", str(checkpoint), "--devices", "2", "--accelerator", "cpu",
+                 env={**os.environ, "LIGHTNING_GANS_CACHE": str(cache)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = dict(line.split() for line in result.stdout.splitlines() if line.startswith(("ifid/", "classes/", "fid/")))
+    for key in (f"ifid/{PROTOCOL}", f"fid/{PROTOCOL}"):
+        assert float(printed[key]) == pytest.approx(single[key], rel=1e-6)
+    assert float(printed["classes/accuracy_lenet-fmnist_40"]) == single["classes/accuracy_lenet-fmnist_40"]
+    with open(run / "metrics.csv") as f:
+        logged = [float(row[f"ifid/{PROTOCOL}"]) for row in csv.DictReader(f) if row.get(f"ifid/{PROTOCOL}")][-1]
+    assert single[f"ifid/{PROTOCOL}"] == pytest.approx(logged, rel=1e-6)
+
+
+def test_too_few_fid_samples_for_the_classes_stop_fit_before_its_run_directory(conditional_run, fashion_root, tmp_path):
+    result = cli("fit", *FIT, "--runs_root", str(tmp_path), "--run_name", "few", "--data.root", str(fashion_root),
+                 "--fid.num_samples", "19", env={**os.environ, "LIGHTNING_GANS_CACHE": str(conditional_run[1])})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-2000:]
+    assert "fid.num_samples=19" in result.stderr and "use at least 20" in result.stderr
+    assert not (tmp_path / "sngan").exists()
