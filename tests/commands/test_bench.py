@@ -2,7 +2,6 @@
 and std, plots that are real pictures, no retraining on a second call, and an interrupted run resumed."""
 
 import csv
-import inspect
 import math
 import re
 import shutil
@@ -18,10 +17,8 @@ from lightning_gans.bench.presets import PRESETS, TOY_METRICS, Preset, override_
 from lightning_gans.bench.report import mean_std, metric_stats, ranking, read_metrics
 from lightning_gans.commands import bench
 from lightning_gans.commands.main import main
-from lightning_gans.data import ImageDataModule
 from lightning_gans.run.config import import_class
 from lightning_gans.run.layout import RunLayout
-from lightning_gans.techniques.base import GANTechnique
 
 TECHNIQUES = ["sngan", "wgan_gp"]
 TINY = ["--", "--model.max_g_steps", "20", "--model.width", "32", "--toy_metrics.every_n_g_steps", "10",
@@ -207,11 +204,6 @@ def test_fmnist_cond_runs_every_technique_conditional_plus_an_unconditional_snga
     assert [run.technique for run in runner.plan_runs(preset, ["wgan"], 1, tmp_path)] == ["wgan"]
 
 
-CONDITIONAL_MERGED = ("conditional" in inspect.signature(ImageDataModule).parameters
-                      and "num_classes" in inspect.signature(GANTechnique).parameters)
-
-
-@pytest.mark.skipif(not CONDITIONAL_MERGED, reason="needs the conditional data module and techniques (issue 25)")
 def test_fmnist_cond_rows_reach_their_models_with_the_datas_number_of_classes(tmp_path, capsys):
     preset = PRESETS["fmnist-cond"]
     for run in runner.plan_runs(preset, None, 1, tmp_path):
