@@ -209,6 +209,7 @@ class ImageDataModule(GANDataModule):
         self.dataset, self.root, self.resolution, self.limit = dataset, root, resolution, limit
         self.validation_images = validation_images
         self._validation_samples: Optional[torch.Tensor] = None
+        self._validation_labels: Optional[torch.Tensor] = None
         self.data_shape = (DATASETS[dataset].channels, resolution, resolution)
         if conditional:  # here, so that data without labels stops the run before anything is loaded
             self.class_names = class_names(dataset, root)
@@ -219,6 +220,12 @@ class ImageDataModule(GANDataModule):
         self.setup()
         return self._validation_samples
 
+    @property
+    def validation_labels(self) -> Optional[torch.Tensor]:
+        """The labels of `validation_samples` (None unless conditional)."""
+        self.setup()
+        return self._validation_labels
+
     def load_train_set(self) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         images = DATASETS[self.dataset].load(self.root, True, self.resolution)  # resized once chosen
         labels = load_labels(self.dataset, self.root, True) if self.conditional else None
@@ -228,6 +235,7 @@ class ImageDataModule(GANDataModule):
         train, held_out = self.split_indices(len(images))
         self._validation_samples = resize_images(images[held_out], self.resolution) if len(held_out) \
             else torch.empty(0, *self.data_shape, dtype=torch.uint8)
+        self._validation_labels = None if labels is None else labels[held_out]
         return resize_images(images[train], self.resolution), None if labels is None else labels[train]
 
     def split_indices(self, n: int) -> tuple[slice | torch.Tensor, torch.Tensor]:

@@ -113,6 +113,7 @@ class StyleGANADA(R1GAN):
                          fused_critic=fused_critic, ema_kimg=ema_kimg, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)
         self.ada = AdaController(self.critic.augment, ada_heuristic, ada_target, ada_interval, ada_kimg)
         self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
+        self.held_out_labels: torch.Tensor | None = None  # and their labels when conditional
 
     def build_networks(self, architecture, data_shape, latent_dim, width=None, critic_dropout=0.0,
                        spectral_norm=False, depth=None, num_classes=None, **options):
@@ -126,18 +127,16 @@ class StyleGANADA(R1GAN):
     def connect_data(self, datamodule) -> None:
         super().connect_data(datamodule)
         if self.hparams.ada_heuristic == "rv":
-            require(self.num_classes is None, "model.ada_heuristic", "rv",
-                    "r_v scores held-out reals, which carry no labels in a conditional run: use 'rt'")
             require(getattr(datamodule, "validation_images", 0) > 0, "model.ada_heuristic", "rv",
                     "r_v needs held-out images: set data.validation_images > 0, or use 'rt'")
-            self.held_out_images = datamodule.validation_samples
+            self.held_out_images, self.held_out_labels = datamodule.validation_samples, datamodule.validation_labels
 
     # ------------------------------------------------------------------------------ the p controller
     def on_critic_scores(self, real_scores, fake_scores):
         val_scores = None
         if self.hparams.ada_heuristic == "rv":
             with torch.no_grad():
-                val_scores = self.critic(self.validation_batch(real_scores.shape[0]))
+                val_scores = self.score(*self.validation_batch(real_scores.shape[0]))
         self.ada.accumulate(real_scores, fake_scores, val_scores)
 
     def after_critic_step(self):
@@ -149,9 +148,12 @@ class StyleGANADA(R1GAN):
     def lazy_regularization_intervals(self):
         return {**super().lazy_regularization_intervals(), "g": self.hparams.g_reg_interval}
 
-    def validation_batch(self, n: int) -> torch.Tensor:
-        """n held-out reals for r_v, drawn with the global RNG (saved with the checkpoint)."""
-        return to_float(self.held_out_images[torch.randint(len(self.held_out_images), (n,))]).to(self.device)
+    def validation_batch(self, n: int) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """n held-out reals for r_v and their labels (None when unconditional), drawn with the global RNG (saved with
+        the checkpoint); D scores each with its own label, as the training reals."""
+        chosen = torch.randint(len(self.held_out_images), (n,))
+        labels = None if self.held_out_labels is None else self.held_out_labels[chosen].to(self.device)
+        return to_float(self.held_out_images[chosen]).to(self.device), labels
 
     def critic_diagnostics(self, real: torch.Tensor, fake: torch.Tensor,
                            labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:

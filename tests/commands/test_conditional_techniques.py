@@ -1,8 +1,9 @@
 """Every technique trains conditionally through `lightning-gans fit` on tiny class folders (a few steps, with its
-sample grid), a conditional run continues from its counters with `--resume auto`, and the conditional toy WGAN-GP
-logs `toy/class_accuracy`."""
+sample grid), a conditional run continues from its counters with `--resume auto`, ADA's r_v scores labelled held-out
+reals, and the conditional toy WGAN-GP logs `toy/class_accuracy`."""
 
 import csv
+import math
 
 import pytest
 import torch
@@ -47,6 +48,14 @@ def test_a_conditional_run_continues_from_its_counters_with_resume_auto(class_ro
     resumed = checkpoint(tmp_path, "wgan_gp")["lightning_gans"]
     assert resumed["g_step"] == 3 and resumed["d_step"] == first["d_step"] + first["d_step"] // 2
     assert resumed["images_seen"] == first["images_seen"] * 3 // 2
+
+
+def test_adas_rv_scores_the_held_out_reals_with_their_labels(class_root, tmp_path):
+    fit("stylegan_ada", class_root, tmp_path, "--model.max_g_steps", "4", "--model.ada_heuristic", "rv",
+        "--data.validation_images", "6", "--model.ada_interval", "2", "--trainer.log_every_n_steps", "2")
+    with open(tmp_path / "stylegan_ada" / "cond" / "metrics.csv") as f:
+        measured = [float(row["ada/rv"]) for row in csv.DictReader(f) if row.get("ada/rv")]
+    assert measured and all(math.isfinite(value) for value in measured)
 
 
 def test_the_conditional_toy_wgan_gp_logs_its_class_accuracy(tmp_path):

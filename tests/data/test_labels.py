@@ -114,6 +114,7 @@ def test_fashion_mnist_labels_stay_with_their_images_after_limit_and_validation_
     images = module.train_samples
     assert len(images) == (limit or 40 - validation_images) and len(module.validation_samples) == validation_images
     assert torch.equal(module.train_labels, images[:, 0, 0, 0].long() % 10)
+    assert torch.equal(module.validation_labels, module.validation_samples[:, 0, 0, 0].long() % 10)
     assert torch.equal(images, ImageDataModule(root=numbered_fashion_mnist, resolution=28, limit=limit,
                                                validation_images=validation_images).train_samples)
     assert torch.equal(load_labels("fashion_mnist", numbered_fashion_mnist, False), torch.arange(10))

@@ -210,9 +210,3 @@ def test_conditional_checkpoints_keep_classes_and_label_distribution_and_uncondi
     checkpoint["hyper_parameters"].pop("class_names")
     torch.save(checkpoint, tmp_path / "old.ckpt")
     assert GANTechnique.load_from_checkpoint(tmp_path / "old.ckpt").num_classes is None
-
-
-def test_ada_rv_heuristic_on_a_conditional_run_is_a_one_line_error():
-    """r_v scores held-out reals, and the data modules hold no labels for them."""
-    model = StyleGANADA(**{**STYLEGAN, "ada_heuristic": "rv"})
-    assert "use 'rt'" in one_line_config_error(lambda: model.connect_data(LabelledData((1, 8, 8))))
