@@ -148,6 +148,8 @@ def main():
     args = parser.parse_args()
     pl.seed_everything(SEED, verbose=False)
     model = SNGAN.load_from_checkpoint(args.ckpt_path, map_location="cpu", weights_only=True) if args.ckpt_path else SNGAN()
+    if model.num_classes is not None:  # the cross-check samples as unconditional FID does; iFID is not compared
+        raise SystemExit(f"{args.ckpt_path} is a conditional run ({model.num_classes} classes): pass an unconditional one")
     weights = args.weights or str(default_weights_path(DATASET))  # before LIGHTNING_GANS_CACHE moves to the cold cache
     protocol = FIDProtocol(EXTRACTOR, args.num_samples, SPLIT, args.batch_size, weights, seed=SEED)
     extractor = protocol.build_extractor()  # also: a clear error when the weights are missing
