@@ -11,6 +11,7 @@ from conftest import QUIET, REPO, TOY_CONFIG
 from labelled_data import class_folders
 
 from lightning_gans.commands.main import main
+from lightning_gans.metrics.extractor_classifier import train_classifier
 from lightning_gans.techniques import TECHNIQUES
 
 
@@ -39,6 +40,20 @@ def test_each_technique_trains_conditionally_through_fit(technique, class_root, 
     assert saved["lightning_gans"]["g_step"] == 2 and saved["hyper_parameters"]["class_names"] == ["bag", "coat", "shirt"]
     assert torch.equal(saved["state_dict"]["label_distribution"], torch.full((3,), 1 / 3))
     assert (tmp_path / technique / "cond" / "samples" / "g0000002.png").is_file()
+
+
+def test_a_conditional_class_folder_run_logs_the_intra_class_fid_and_its_grid(class_root, fashion_root, tmp_path,
+                                                                               monkeypatch):
+    """lenet-fmnist (trained for an epoch on the tests' Fashion-MNIST) measures the class folders' 3-channel images
+    in grey; 24 samples are all the folders' images, 8 a class."""
+    monkeypatch.setenv("LIGHTNING_GANS_CACHE", str(tmp_path / "cache"))
+    train_classifier("fashion_mnist", root=str(fashion_root), epochs=1)
+    fit("sngan", class_root, tmp_path, "--model.max_g_steps", "2", "--fid.extractor", "lenet-fmnist",
+        "--fid.num_samples", "24", "--fid.every_n_g_steps", "2", "--fid.batch_size", "12")
+    with open(tmp_path / "sngan" / "cond" / "metrics.csv") as f:
+        rows = [row for row in csv.DictReader(f) if row.get("ifid/lenet-fmnist_24_train")]
+    assert len(rows) == 1 and float(rows[0]["ifid/lenet-fmnist_24_train"]) > 0
+    assert (tmp_path / "sngan" / "cond" / "samples" / "g0000002.png").is_file()
 
 
 def test_a_conditional_run_continues_from_its_counters_with_resume_auto(class_root, tmp_path):
