@@ -13,13 +13,14 @@ Batches come from an infinite stream positioned by `images_seen` (see `data.stre
 """
 
 import copy
-from typing import Optional
+from typing import Callable, Optional
 
 import pytorch_lightning as pl
 import torch
 
 from lightning_gans.nets import build_networks
 from lightning_gans.objectives.losses import build_loss
+from lightning_gans.techniques.acceleration import apply_backend_flags, check_compile_mode, compiled_forward
 from lightning_gans.techniques.loop_options import check_loop_options
 from lightning_gans.techniques.optimizers import build_optimizers
 from lightning_gans.training import ddp, rng
@@ -71,6 +72,9 @@ class GANTechnique(pl.LightningModule):
         channels_last: bool = False,
         diagnostics_every: int = 50,
         max_nonfinite_skips: int = 0,
+        compile: Optional[str] = None,
+        cudnn_benchmark: bool = True,
+        allow_tf32: bool = False,
     ):
         """
         Args:
@@ -96,14 +100,23 @@ class GANTechnique(pl.LightningModule):
                 and improved_wgan_training's ResNet CIFAR settings: 2).
             diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
                 interpolated points and the largest singular value of each D layer.
-            max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
-                many updates have not yet been skipped for that reason; 0 stops at the first.
+            max_nonfinite_skips: an update with a non-finite loss, penalty or gradient is skipped on the device
+                (`training.divergence`); training stops (TrainingDiverged) at the next logging step or checkpoint
+                once more than this many were skipped; 0 stops after the first.
+            compile: `torch.compile` mode (default, reduce-overhead, max-autotune) of G's and D's plain forward
+                passes (`plain_pass`), or null: eager. The passes whose gradient is differentiated again (WGAN-GP's
+                interpolates, R1 and R2, the consistency term, `critic_diagnostics`) and sampling stay eager, since
+                compiled graphs do not support double backward. The checkpoints hold the eager modules' state.
+            cudnn_benchmark: on CUDA, cuDNN's autotuner picks each convolution's fastest algorithm
+                (`acceleration.apply_backend_flags`).
+            allow_tf32: on CUDA, TF32 in matmuls and convolutions (off, as stylegan2-ada's default).
         """
         super().__init__()
         check_loop_options(n_critic=n_critic, lr_g=lr_g, lr_d=lr_d, betas=betas, ema_kimg=ema_kimg,
                            ema_rampup=ema_rampup, g_batch_multiple=g_batch_multiple, lr_schedule=lr_schedule,
                            optimizer=optimizer, max_g_steps=max_g_steps, max_kimg=max_kimg,
                            max_nonfinite_skips=max_nonfinite_skips, diagnostics_every=diagnostics_every)
+        check_compile_mode(compile)
         self.save_hyperparameters()  # the configuration as given (under LightningCLI: the config's values)
         self.automatic_optimization = False
         # What the loop and the callbacks read (`training.contract.GANModule`), as the technique resolved it.
@@ -125,6 +138,7 @@ class GANTechnique(pl.LightningModule):
         self.progress = TrainingProgress()  # saved with checkpoints; its images_seen positions the data stream
         self.stats = StatsWindow()
         self.divergence_guard = DivergenceGuard(max_nonfinite_skips)
+        self._plain_passes: dict[str, Callable[..., torch.Tensor]] = {}  # a dict: compiled wrappers are no submodules
 
     def build_networks(self, architecture: str, data_shape: tuple, latent_dim: int, **options):
         """(generator, critic), by default `nets.build_networks`; a technique with its own networks overrides it."""
@@ -142,7 +156,7 @@ class GANTechnique(pl.LightningModule):
         self.before_critic_step()
         with self.toggled_optimizer(opt_d):
             with torch.no_grad():
-                fake = self.generator(self.sample_latents(batch_size))
+                fake = self.plain_pass("generator")(self.sample_latents(batch_size))
             terms = self.critic_loss(real, fake)
             self.update(opt_d, terms, "loss/d", "critic")
             regularization = self.critic_regularization(real, fake)
@@ -158,7 +172,8 @@ class GANTechnique(pl.LightningModule):
             return None
 
         with self.toggled_optimizer(opt_g):
-            g_terms = self.generator_loss(self.generator(self.sample_latents(batch_size * self.hparams.g_batch_multiple)))
+            g_terms = self.generator_loss(
+                self.plain_pass("generator")(self.sample_latents(batch_size * self.hparams.g_batch_multiple)))
             self.update(opt_g, g_terms, "loss/g", "generator")
         self.update_ema(progress.round_critic_steps * batch_size * self.trainer.world_size)
         progress.g_step += 1
@@ -191,11 +206,12 @@ class GANTechnique(pl.LightningModule):
                 with torch.autocast(device, enabled=False):
                     scores[i] = self.critic(batch.float() if autocast else batch)
         others = [i for i in range(len(batches)) if i not in scores]
+        critic = self.plain_pass("critic")
         if self.fused_critic and len(others) > 1:
-            joint = self.critic(torch.cat([batches[i] for i in others])).split([len(batches[i]) for i in others])
+            joint = critic(torch.cat([batches[i] for i in others])).split([len(batches[i]) for i in others])
             scores.update(zip(others, joint))
         else:
-            scores.update((i, self.critic(batches[i])) for i in others)
+            scores.update((i, critic(batches[i])) for i in others)
         return tuple(scores[i] for i in range(len(batches)))
 
     def adversarial_terms(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -207,7 +223,7 @@ class GANTechnique(pl.LightningModule):
         return terms
 
     def generator_loss(self, fake: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss/g": self.adversarial.generator(self.critic(fake))}
+        return {"loss/g": self.adversarial.generator(self.plain_pass("critic")(fake))}
 
     def on_critic_scores(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> None:
         """Called with D's raw scores of each critic step's real and fake batch (ADA measures overfitting here)."""
@@ -233,11 +249,14 @@ class GANTechnique(pl.LightningModule):
         return self.n_critic
 
     def update(self, optimizer, terms: dict[str, torch.Tensor], loss: str, phase: str) -> None:
-        """One optimiser step on `terms[loss]`, unless the divergence guard skips it."""
-        if self.all_finite(terms, phase):
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(terms[loss])
-            optimizer.step()
+        """One optimiser step on `terms[loss]`, made a no-op on the device by the divergence guard when a term or a
+        gradient is not finite (`training.divergence`: nothing here waits for the device)."""
+        guard, progress = self.divergence_guard, self.progress
+        step = progress.d_step if phase == "critic" else progress.g_step
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(guard.guarded_loss(terms, loss, f"{phase} step {step} (generator step {progress.g_step})"))
+        guard.skip_nonfinite_update(p for group in optimizer.param_groups for p in group["params"])
+        optimizer.step()
 
     def update_ema(self, images: int) -> None:
         """The EMA generator's update after a generator step whose critic steps showed D `images` real images
@@ -249,14 +268,16 @@ class GANTechnique(pl.LightningModule):
         return self.budget.reached(self.progress.g_step, self.progress.images_seen)
 
     # --------------------------------------------------------------------------------------- mechanics
-    def all_finite(self, terms: dict[str, torch.Tensor], phase: str) -> bool:
-        """The divergence guard (`training.divergence`) on every process together, before an update."""
-        progress = self.progress
-        step = progress.d_step if phase == "critic" else progress.g_step
-        return self.divergence_guard.allows_update(
-            terms, lambda: f"{phase} step {step} (generator step {progress.g_step})",
-            lambda flag: self.trainer.strategy.reduce_boolean_decision(flag, all=False),
-        )
+    def check_divergence(self, at: str) -> None:
+        """The divergence guard's check point (`DivergenceGuard.check`), on every process together; `at` names it."""
+        self.divergence_guard.check(at, lambda t: self.trainer.strategy.reduce(t, reduce_op="max"))
+
+    def plain_pass(self, network: str) -> Callable[..., torch.Tensor]:
+        """The forward pass of `network` ('generator' or 'critic') whose gradient is not differentiated again:
+        compiled with the `compile` option, else the module itself."""
+        if network not in self._plain_passes:
+            self._plain_passes[network] = compiled_forward(getattr(self, network), self.hparams.compile)
+        return self._plain_passes[network]
 
     def backward(self, loss: torch.Tensor, *args, **kwargs) -> None:
         """`manual_backward` runs here, inside training_step's autocast under bf16-mixed; the backward runs with
@@ -303,6 +324,8 @@ class GANTechnique(pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.connect_data(self.trainer.datamodule)
+        # The device the module is about to move to (Lightning moves it after `setup`).
+        apply_backend_flags(self.trainer.strategy.root_device, self.hparams.cudnn_benchmark, self.hparams.allow_tf32)
 
     def on_fit_start(self) -> None:
         ddp.require_unused_parameter_detection(self.trainer)
@@ -311,6 +334,9 @@ class GANTechnique(pl.LightningModule):
 
     def on_train_start(self) -> None:
         self.progress.clock.start_session()
+
+    def on_train_end(self) -> None:
+        self.check_divergence(f"the end of training (generator step {self.progress.g_step})")
 
     def teardown(self, stage: str) -> None:
         ddp.release_process_group(self.trainer)

@@ -17,9 +17,11 @@ def fake_run(max_g_steps=None, max_kimg=None, g_step=0, device="cpu"):
     """A trainer and what the bar reads of a technique (`training.contract.GANModule`)."""
     module = SimpleNamespace(name="wgan_gp", budget=TrainingBudget(max_g_steps, max_kimg),
                              progress=TrainingProgress(g_step=g_step, images_seen=g_step * 256), device=torch.device(device))
-    losses = {"loss/d": torch.tensor(-1.23456), "loss/g": torch.tensor(7.0)}
-    trainer = SimpleNamespace(lightning_module=module, is_global_zero=True, progress_bar_metrics=losses)
+    trainer = SimpleNamespace(lightning_module=module, is_global_zero=True)
     return trainer, module
+
+
+LOSSES = {"loss/d": torch.tensor(-1.23456), "loss/g": torch.tensor(7.0)}  # a generator step's outputs
 
 
 def drive(bar, trainer, module, g_steps, n_critic=2):
@@ -30,8 +32,9 @@ def drive(bar, trainer, module, g_steps, n_critic=2):
     bar.on_train_epoch_start(trainer, module)
     for batch in range(g_steps * n_critic):
         module.progress.images_seen += 256
-        module.progress.g_step += (batch + 1) % n_critic == 0
-        bar.on_train_batch_end(trainer, module, None, None, batch)
+        g_step_done = (batch + 1) % n_critic == 0
+        module.progress.g_step += g_step_done
+        bar.on_train_batch_end(trainer, module, LOSSES if g_step_done else None, None, batch)
     bar.on_train_epoch_end(trainer, module)
     bar.on_train_end(trainer, module)
 
