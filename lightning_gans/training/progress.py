@@ -2,9 +2,10 @@
 
 One tqdm bar from the first to the last step of a run: percentage of the budget, elapsed time and ETA at the
 average rate of this session, then the counters, img/s since the session started (computed as the logged
-`perf/img_per_s`, by `TrainingProgress.images_per_second`) and the losses. The losses are device values: they are read
-only when the text is redrawn, at most every `mininterval` (0.1 s), so the steps in between never wait for the device. It stays on the screen after the run. A
-run on the CPU whose budget would take more than an hour says so once, near the start.
+`perf/img_per_s`, by `TrainingProgress.images_per_second`) and the losses. The losses are device values: they are
+read only when the text is redrawn, at most every `mininterval` (0.1 s), so the steps in between never wait for the
+device. It stays on the screen after the run. A run on the CPU whose budget would take more than an hour says so
+once, near the start.
 """
 
 import sys
