@@ -8,6 +8,9 @@ rates, i.e. TTUR; Adam's correction for lazy regularisation), the budget, and th
 What runs around the loop lives in `training/`: the counters, budget and wall clock that callbacks read
 (`contract`), the divergence guard, step logging (a callback the technique adds), the RNG state and DDP.
 
+Between two logging steps a step never waits for the device (`tests/training/test_host_syncs.py`): the divergence
+guard decides on the device and what runs around the loop reads device values only at its own logging steps.
+
 Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
 `on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
 """

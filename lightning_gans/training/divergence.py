@@ -81,7 +81,7 @@ class DivergenceGuard:
     @skips.setter
     def skips(self, value: int) -> None:
         """Resuming: the skips of the earlier sessions."""
-        self._skips_before, self._count = value, None
+        self._skips_before, self._count, self.warned = value, None, value
 
     def check(self, at: str, any_process_max: Callable[[torch.Tensor], torch.Tensor] = lambda t: t) -> None:
         """Raise TrainingDiverged when more than `max_skips` updates were skipped; warn about new skips.
