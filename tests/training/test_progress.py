@@ -8,6 +8,7 @@ import torch
 
 from lightning_gans.metrics.progress import counted
 from lightning_gans.training.contract import TrainingBudget, TrainingProgress
+from lightning_gans.training import progress as progress_module
 from lightning_gans.training.progress import GeneratorStepProgressBar, long_run_notice
 from lightning_gans.training.sample_grids import titled_grid
 from lightning_gans.training.summary import format_metrics
@@ -62,6 +63,17 @@ def test_a_resumed_run_counts_on_from_its_step_and_a_kimg_budget_counts_kimg(cap
     drive(GeneratorStepProgressBar(), trainer, module, 5)  # 10 batches of 256: 2.56 kimg
     line = last_line(capsys.readouterr().out)
     assert " 26%|" in line and "| 2.6/10 kimg [" in line and "g_step=5," in line
+
+
+def test_the_bar_reads_the_losses_from_the_device_only_when_it_redraws_them(monkeypatch, capsys):
+    """With the clock standing still, once at the first generator step and once for the last line."""
+    reads = []
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: 100.0)
+    tolist = torch.Tensor.tolist
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: reads.append(1) or tolist(self))
+    trainer, module = fake_run(max_g_steps=40)
+    drive(GeneratorStepProgressBar(), trainer, module, 40)
+    assert len(reads) == 2 and "loss/d=-1.23" in last_line(capsys.readouterr().out)
 
 
 def test_long_run_notice_gives_the_estimate_and_the_budget_for_an_hour():
