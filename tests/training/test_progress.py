@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from lightning_gans.metrics.progress import counted
-from lightning_gans.training.contract import TrainingBudget, TrainingProgress
 from lightning_gans.training import progress as progress_module
+from lightning_gans.training.contract import TrainingBudget, TrainingProgress
 from lightning_gans.training.progress import GeneratorStepProgressBar, long_run_notice
 from lightning_gans.training.sample_grids import titled_grid
 from lightning_gans.training.summary import format_metrics
