@@ -51,16 +51,16 @@ class DivergenceGuard:
     def skip_nonfinite_update(self, parameters) -> None:
         """After backward: zero the gradients of `parameters` unless they are all finite, and count the skip."""
         grads = [p.grad for p in parameters if p.grad is not None]
-        finite = self._pending
-        self._materialise(finite.device)
+        local_terms = self._pending
+        self._materialise(local_terms.device)
+        finite = local_terms.all()
         if grads:
-            finite = finite.all() & torch.stack([torch.isfinite(g).all() for g in grads]).all()
+            finite = finite & torch.stack([torch.isfinite(g).all() for g in grads]).all()
         for grad in grads:
             grad.masked_fill_(~finite, 0.0)
-        local_terms = self._pending
         # The first non-finite term of this process, or len(terms) when none of its terms broke.
         first = torch.where(local_terms.all(), len(local_terms), (~local_terms).int().argmax())
-        beyond = ~finite & (self._count == self.max_skips - self._skips_before)
+        beyond = ~finite & (self._count + self._skips_before >= self.max_skips) & (self._stop_update < 0)
         self._stop_update = torch.where(beyond, self.updates, self._stop_update)
         self._stop_term = torch.where(beyond, first, self._stop_term)
         self._count += ~finite
