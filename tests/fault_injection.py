@@ -26,3 +26,14 @@ class PauseUntilSignal(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         while pl_module.g_step == self.g_step and not trainer.received_sigterm:
             time.sleep(0.05)
+
+
+class NaNBatchOnRank(pl.Callback):
+    """Makes one rank's real batch NaN at critic step `d_step` (the other ranks' batches stay finite)."""
+
+    def __init__(self, rank: int, d_step: int):
+        self.rank, self.d_step = rank, d_step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_rank == self.rank and pl_module.d_step == self.d_step:
+            batch.fill_(float("nan"))

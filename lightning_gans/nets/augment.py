@@ -16,7 +16,10 @@ Each op draws its parameter, then whether it applies (stylegan2-ada's order). Li
 the resampling, no cutout or noise ops. Everything is differentiable w.r.t. the images; p = 0 returns them
 unchanged, and p above 1 (which the ADA controller allows, as stylegan2-ada's does) acts as p = 1.
 As in stylegan2-ada, p is a buffer of the pipe: it is saved in the module's state_dict, moves with the module, and
-the ADA controller (`techniques.ada`) adjusts it in place.
+the ADA controller (`techniques.ada`) adjusts it in place. The pipe never reads p on the host (that would make every
+pass wait for the device): it draws its random numbers whatever p is, and returns the images unchanged while p is 0.
+A pipe that is switched off (`enabled` False: a fixed p of 0, or D's diagnostics) returns them as they are, without
+drawing.
 """
 
 import math
@@ -60,18 +63,18 @@ class AugmentPipe(nn.Module):
         super().__init__()
         self.ops = parse_ops(augment)
         self.register_buffer("p", torch.tensor(float(p), dtype=torch.float64))
+        self.enabled = True  # False: the identity, without random draws (a host flag: its owner knows p stays 0)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        # Read once per pass (a synchronisation on a GPU): p = 0 skips the pipe, random draws included, and the
-        # draws below compare against p in the host's double precision.
-        p = self.p.item()
-        if p <= 0:
+        if not self.enabled:
             return images
         # At least float32 and outside autocast: a bfloat16 grid would move blits off the pixel centres.
         with torch.autocast(images.device.type, enabled=False):
-            return self._augment(images.to(torch.promote_types(images.dtype, torch.float32)), p)
+            augmented = self._augment(images.to(torch.promote_types(images.dtype, torch.float32)), self.p)
+            # p = 0 on the device: the images exactly (resampling with the identity matrix would round them).
+            return torch.where(self.p > 0, augmented, images)
 
-    def _augment(self, images: torch.Tensor, p: float) -> torch.Tensor:
+    def _augment(self, images: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
         n, dtype, device = images.shape[0], torch.float32, images.device
         geometric = self._geometric_matrix(n, images.shape[-1], device, dtype, p)
         if geometric is not None:
@@ -89,7 +92,7 @@ class AugmentPipe(nn.Module):
         return images
 
     # ------------------------------------------------------------------------------------ random draws
-    def _gate(self, n: int, device, probability: float) -> torch.Tensor:
+    def _gate(self, n: int, device, probability) -> torch.Tensor:
         """(N,) bool: which images get an op, each with `probability`."""
         return torch.rand(n, device=device) < probability
 
@@ -102,7 +105,8 @@ class AugmentPipe(nn.Module):
             return None
         matrix = torch.eye(3, device=device, dtype=dtype).repeat(n, 1, 1)
         ones, zeros = torch.ones(n, device=device, dtype=dtype), torch.zeros(n, device=device, dtype=dtype)
-        p_rotate = 1 - math.sqrt(max(1 - p, 0.0))  # P(rotated before or after the squeeze) = p
+        # P(rotated before or after the squeeze) = p; p may be a 0-d tensor on the device or a float
+        p_rotate = 1 - torch.sqrt(torch.as_tensor(1 - p, dtype=torch.float64).clamp(min=0))
         for op in ops:
             if op == "xflip":
                 flip = torch.randint(2, (n,), device=device).to(dtype) * self._gate(n, device, p)

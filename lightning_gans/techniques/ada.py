@@ -52,18 +52,19 @@ class AdaController:
         self.sums = self.sums.to(real.device) + step
         self.steps += 1
 
-    def update(self, reduce_sum: Callable[[torch.Tensor], torch.Tensor] = lambda t: t) -> Optional[dict[str, float]]:
+    def update(self, reduce_sum: Callable[[torch.Tensor], torch.Tensor] = lambda t: t
+               ) -> Optional[dict[str, torch.Tensor]]:
         """After each critic step: every `interval` steps, move p and return the measured heuristics
-        ({'ada/rt': ..., 'ada/rv': ...}); otherwise None. `reduce_sum` sums a tensor over processes."""
+        ({'ada/rt': ..., 'ada/rv': ...}, 0-d tensors); otherwise None. `reduce_sum` sums a tensor over processes.
+        Computed on the device: nothing here waits for it."""
         if self.steps < self.interval:
             return None
-        sign_train, train, val, fake, count = reduce_sum(self.sums).tolist()
+        sign_train, train, val, fake, count = reduce_sum(self.sums).unbind()
         measured = {"ada/rt": sign_train / count}
         if self.heuristic == "rv":
-            measured["ada/rv"] = (train - val) / (train - fake) if train != fake else 0.0
+            measured["ada/rv"] = torch.where(train != fake, (train - val) / (train - fake), 0.0)
         if self.heuristic != "fixed":
-            signal = measured[f"ada/{self.heuristic}"]
-            step = (signal > self.target) - (signal < self.target)
+            step = torch.sign(measured[f"ada/{self.heuristic}"] - self.target)
             self.augment.p.add_(step * count / (self.ada_kimg * 1000)).clamp_(min=0.0)
         self.steps, self.sums = 0, torch.zeros_like(self.sums)
         return measured

@@ -8,6 +8,9 @@ rates, i.e. TTUR; Adam's correction for lazy regularisation), the budget, and th
 What runs around the loop lives in `training/`: the counters, budget and wall clock that callbacks read
 (`contract`), the divergence guard, step logging (a callback the technique adds), the RNG state and DDP.
 
+Between two logging steps a step never waits for the device (`tests/training/test_host_syncs.py`): the divergence
+guard decides on the device and what runs around the loop reads device values only at its own logging steps.
+
 Batches come from an infinite stream positioned by `images_seen` (see `data.stream.InfiniteBatchStream`;
 `on_fit_start` hands the position over), so one `training_step` is one critic step on one real batch.
 
@@ -17,7 +20,7 @@ step's labels are drawn from `label_distribution`, the training labels' class fr
 """
 
 import copy
-from typing import Optional
+from typing import Callable, Optional
 
 import pytorch_lightning as pl
 import torch
@@ -25,6 +28,7 @@ import torch
 from lightning_gans.errors import require
 from lightning_gans.nets import build_networks
 from lightning_gans.objectives.losses import build_loss
+from lightning_gans.techniques.acceleration import apply_backend_flags, check_compile_mode, compiled_forward
 from lightning_gans.techniques.loop_options import check_loop_options
 from lightning_gans.techniques.optimizers import build_optimizers
 from lightning_gans.training import ddp, rng
@@ -78,6 +82,9 @@ class GANTechnique(pl.LightningModule):
         max_nonfinite_skips: int = 0,
         num_classes: Optional[int] = None,
         class_names: Optional[list[str]] = None,
+        compile: Optional[str] = None,
+        cudnn_benchmark: bool = True,
+        allow_tf32: bool = False,
     ):
         """
         Args:
@@ -103,8 +110,16 @@ class GANTechnique(pl.LightningModule):
                 and improved_wgan_training's ResNet CIFAR settings: 2).
             diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
                 interpolated points and the largest singular value of each D layer.
-            max_nonfinite_skips: a non-finite loss or penalty stops training (TrainingDiverged) unless this
-                many updates have not yet been skipped for that reason; 0 stops at the first.
+            max_nonfinite_skips: an update with a non-finite loss, penalty or gradient is skipped on the device
+                (`training.divergence`); training stops (TrainingDiverged) at the next logging step or checkpoint
+                once more than this many were skipped; 0 stops after the first.
+            compile: `torch.compile` mode (default, reduce-overhead, max-autotune) of G's and D's plain forward
+                passes (`plain_pass`), or null: eager. The passes whose gradient is differentiated again (WGAN-GP's
+                interpolates, R1 and R2, the consistency term, `critic_diagnostics`) and sampling stay eager, since
+                compiled graphs do not support double backward. The checkpoints hold the eager modules' state.
+            cudnn_benchmark: on CUDA, cuDNN's autotuner picks each convolution's fastest algorithm
+                (`acceleration.apply_backend_flags`).
+            allow_tf32: on CUDA, TF32 in matmuls and convolutions (off, as stylegan2-ada's default).
             num_classes: None: unconditional; C: class-conditional G(z, y) and D(x, y) on batches (images, labels)
                 with labels in 0..C-1 (the CLI links it from data.num_classes).
             class_names: the classes' names (the CLI links them from the data); None: "0".."C-1".
@@ -118,6 +133,7 @@ class GANTechnique(pl.LightningModule):
                 "use null (unconditional) or the number of classes: set data.conditional true, which links it")
         require(class_names is None or (num_classes is not None and len(class_names) == num_classes),
                 "model.class_names", class_names, f"give one name per class ({num_classes} classes), or null")
+        check_compile_mode(compile)
         self.save_hyperparameters()  # the configuration as given (under LightningCLI: the config's values)
         self.automatic_optimization = False
         # What the loop and the callbacks read (`training.contract.GANModule`), as the technique resolved it.
@@ -145,6 +161,7 @@ class GANTechnique(pl.LightningModule):
         self.progress = TrainingProgress()  # saved with checkpoints; its images_seen positions the data stream
         self.stats = StatsWindow()
         self.divergence_guard = DivergenceGuard(max_nonfinite_skips)
+        self._plain_passes: dict[str, Callable[..., torch.Tensor]] = {}  # a dict: compiled wrappers are no submodules
 
     def build_networks(self, architecture: str, data_shape: tuple, latent_dim: int, **options):
         """(generator, critic), by default `nets.build_networks`; a technique with its own networks overrides it."""
@@ -210,12 +227,15 @@ class GANTechnique(pl.LightningModule):
         return tuple(batch) if conditional else (batch, None)
 
     def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
-        """G(z), or G(z, y) when conditional."""
-        return self.generator(z) if labels is None else self.generator(z, labels)
+        """G(z), or G(z, y) when conditional, through G's plain pass (compiled with `compile`)."""
+        generator = self.plain_pass("generator")
+        return generator(z) if labels is None else generator(z, labels)
 
-    def score(self, x: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
-        """D(x), or D(x, y) when conditional."""
-        return self.critic(x) if labels is None else self.critic(x, labels)
+    def score(self, x: torch.Tensor, labels: Optional[torch.Tensor], plain: bool = True) -> torch.Tensor:
+        """D(x), or D(x, y) when conditional: through D's plain pass (compiled with `compile`), or with `plain` False
+        through the eager module, for points whose input gradient is differentiated again (penalties)."""
+        critic = self.plain_pass("critic") if plain else self.critic
+        return critic(x) if labels is None else critic(x, labels)
 
     def critic_loss(self, real: torch.Tensor, fake: torch.Tensor,
                     labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
@@ -238,7 +258,7 @@ class GANTechnique(pl.LightningModule):
         for i, batch in enumerate(batches):
             if batch.requires_grad:
                 with torch.autocast(device, enabled=False):
-                    scores[i] = self.score(batch.float() if autocast else batch, labels)
+                    scores[i] = self.score(batch.float() if autocast else batch, labels, plain=False)
         others = [i for i in range(len(batches)) if i not in scores]
         if self.fused_critic and len(others) > 1:
             joint_labels = None if labels is None else labels.repeat(len(others))
@@ -284,11 +304,14 @@ class GANTechnique(pl.LightningModule):
         return self.n_critic
 
     def update(self, optimizer, terms: dict[str, torch.Tensor], loss: str, phase: str) -> None:
-        """One optimiser step on `terms[loss]`, unless the divergence guard skips it."""
-        if self.all_finite(terms, phase):
-            optimizer.zero_grad(set_to_none=True)
-            self.manual_backward(terms[loss])
-            optimizer.step()
+        """One optimiser step on `terms[loss]`, made a no-op on the device by the divergence guard when a term or a
+        gradient is not finite (`training.divergence`: nothing here waits for the device)."""
+        guard, progress = self.divergence_guard, self.progress
+        step = progress.d_step if phase == "critic" else progress.g_step
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(guard.guarded_loss(terms, loss, f"{phase} step {step} (generator step {progress.g_step})"))
+        guard.skip_nonfinite_update(p for group in optimizer.param_groups for p in group["params"])
+        optimizer.step()
 
     def update_ema(self, images: int) -> None:
         """The EMA generator's update after a generator step whose critic steps showed D `images` real images
@@ -300,14 +323,16 @@ class GANTechnique(pl.LightningModule):
         return self.budget.reached(self.progress.g_step, self.progress.images_seen)
 
     # --------------------------------------------------------------------------------------- mechanics
-    def all_finite(self, terms: dict[str, torch.Tensor], phase: str) -> bool:
-        """The divergence guard (`training.divergence`) on every process together, before an update."""
-        progress = self.progress
-        step = progress.d_step if phase == "critic" else progress.g_step
-        return self.divergence_guard.allows_update(
-            terms, lambda: f"{phase} step {step} (generator step {progress.g_step})",
-            lambda flag: self.trainer.strategy.reduce_boolean_decision(flag, all=False),
-        )
+    def check_divergence(self, at: str) -> None:
+        """The divergence guard's check point (`DivergenceGuard.check`), on every process together; `at` names it."""
+        self.divergence_guard.check(at, lambda t: self.trainer.strategy.reduce(t, reduce_op="max"))
+
+    def plain_pass(self, network: str) -> Callable[..., torch.Tensor]:
+        """The forward pass of `network` ('generator' or 'critic') whose gradient is not differentiated again:
+        compiled with the `compile` option, else the module itself."""
+        if network not in self._plain_passes:
+            self._plain_passes[network] = compiled_forward(getattr(self, network), self.hparams.compile)
+        return self._plain_passes[network]
 
     def backward(self, loss: torch.Tensor, *args, **kwargs) -> None:
         """`manual_backward` runs here, inside training_step's autocast under bf16-mixed; the backward runs with
@@ -379,6 +404,8 @@ class GANTechnique(pl.LightningModule):
 
     def setup(self, stage: str) -> None:
         self.connect_data(self.trainer.datamodule)
+        # The device the module is about to move to (Lightning moves it after `setup`).
+        apply_backend_flags(self.trainer.strategy.root_device, self.hparams.cudnn_benchmark, self.hparams.allow_tf32)
 
     def on_fit_start(self) -> None:
         ddp.require_unused_parameter_detection(self.trainer)
@@ -387,6 +414,9 @@ class GANTechnique(pl.LightningModule):
 
     def on_train_start(self) -> None:
         self.progress.clock.start_session()
+
+    def on_train_end(self) -> None:
+        self.check_divergence(f"the end of training (generator step {self.progress.g_step})")
 
     def teardown(self, stage: str) -> None:
         ddp.release_process_group(self.trainer)

@@ -39,13 +39,12 @@ class AugmentedCritic(nn.Module):
 
     @contextmanager
     def unaugmented(self) -> Iterator[None]:
-        """Inside the block the critic is D alone (p = 0); p is restored on leaving it."""
-        p = self.augment.p.clone()
-        self.augment.p.zero_()
+        """Inside the block the critic is D alone (the pipe switched off); it is switched back on leaving it."""
+        enabled, self.augment.enabled = self.augment.enabled, False
         try:
             yield
         finally:
-            self.augment.p.copy_(p)
+            self.augment.enabled = enabled
 
 
 class StyleGANADA(R1GAN):
@@ -112,6 +111,9 @@ class StyleGANADA(R1GAN):
                          regularization_interval=regularization_interval, lazy_regularization=lazy_regularization,
                          fused_critic=fused_critic, ema_kimg=ema_kimg, lr_g=lr_g, lr_d=lr_d, betas=betas, **kwargs)
         self.ada = AdaController(self.critic.augment, ada_heuristic, ada_target, ada_interval, ada_kimg)
+        # A p fixed at 0 never changes: the pipe is off (no random draws, no work), as it was before p lived on the
+        # device, where reading it would make every pass wait.
+        self.critic.augment.enabled = ada_heuristic != "fixed" or augment_p > 0
         self.held_out_images: torch.Tensor | None = None  # r_v's held-out reals, handed over by `connect_data`
         self.held_out_labels: torch.Tensor | None = None  # and their labels when conditional
 
@@ -142,7 +144,6 @@ class StyleGANADA(R1GAN):
     def after_critic_step(self):
         measured = self.ada.update(lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
         if measured is not None:
-            measured = {key: torch.tensor(value, device=self.device) for key, value in measured.items()}
             self.stats.record({**measured, "ada/p": self.critic.augment.p.clone()})
 
     def lazy_regularization_intervals(self):

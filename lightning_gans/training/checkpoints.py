@@ -19,7 +19,9 @@ from lightning_gans.training.periodic import EveryNGeneratorSteps
 
 def write_checkpoint(trainer, path: Path, link_as: str | None = None) -> None:
     """Every rank calls this (RNG states are gathered); rank 0 writes via a temporary file and a rename, so a crash
-    mid-write never replaces a good file; `link_as` names a second link to the same file in its directory."""
+    mid-write never replaces a good file; `link_as` names a second link to the same file in its directory. A run that
+has diverged (`GANModule.check_divergence`) raises TrainingDiverged instead."""
+    trainer.lightning_module.check_divergence(f"checkpoint {path.name}")  # no checkpoint after a divergence
     tmp = path.with_suffix(".ckpt.tmp")
     trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimizers and callbacks resume too
     if trainer.is_global_zero:

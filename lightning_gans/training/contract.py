@@ -117,5 +117,10 @@ class GANModule(Protocol):
         """Images (or points) for latent codes `z` (and `labels`, required when conditional), from the EMA generator
         by default."""
 
+    def check_divergence(self, at: str) -> None:
+        """Raise TrainingDiverged when more updates were skipped as non-finite than allowed (`training.divergence`).
+        Its steps never wait for the device, so callbacks call this where they read it anyway: at logging steps,
+        evaluations and checkpoints; `at` names the point."""
+
     def upgrade_checkpoint(self, checkpoint: dict) -> None:
         """Add in place what a checkpoint of an older version lacks, before its state_dict is compared or loaded."""

@@ -40,6 +40,10 @@ class Evaluator(EveryNGeneratorSteps):
     def publish_to(self, board: ResultsBoard) -> None:
         self.board = board
 
+    def run(self, trainer, pl_module) -> None:
+        pl_module.check_divergence(f"the evaluation at generator step {pl_module.progress.g_step}")
+        super().run(trainer, pl_module)
+
     def publish(self, trainer, pl_module, metrics: dict[str, float]) -> None:
         log_metrics(trainer, pl_module, metrics)
         self.board.publish(trainer, Evaluation(pl_module.progress.g_step, metrics))

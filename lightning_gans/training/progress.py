@@ -2,19 +2,23 @@
 
 One tqdm bar from the first to the last step of a run: percentage of the budget, elapsed time and ETA at the
 average rate of this session, then the counters, img/s since the session started (computed as the logged
-`perf/img_per_s`, by `TrainingProgress.images_per_second`) and the losses. It stays on the screen after the run. A
-run on the CPU whose budget would take more than an hour says so once, near the start.
+`perf/img_per_s`, by `TrainingProgress.images_per_second`) and the losses. The losses are device values: they are
+read only when the text is redrawn, at most every `mininterval` (0.1 s), so the steps in between never wait for the
+device. It stays on the screen after the run. A run on the CPU whose budget would take more than an hour says so
+once, near the start.
 """
 
 import sys
+import time
 from typing import Optional
 
+import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.callbacks.progress.tqdm_progress import Tqdm
 
 from lightning_gans.training.contract import GANModule, ProgressMark
-from lightning_gans.training.step_logging import PROGRESS_BAR_KEYS
 
+PROGRESS_BAR_KEYS = ("loss/d", "loss/g")  # of the latest generator step's terms (`training_step`'s outputs)
 ESTIMATE_AFTER_G_STEPS = 20  # the rate the long-run notice extrapolates from
 LONG_RUN_S = 3600.0
 
@@ -41,6 +45,8 @@ class GeneratorStepProgressBar(TQDMProgressBar):
         self.start: Optional[ProgressMark] = None  # where this session began
         self.start_g_step = 0
         self.notice_checked = False
+        self.losses: dict = {}  # the latest generator step's terms, still on the device
+        self.next_postfix_s = 0.0  # time.monotonic() from when the postfix may be redrawn
 
     @staticmethod
     def position(pl_module: GANModule) -> float:
@@ -67,9 +73,13 @@ class GeneratorStepProgressBar(TQDMProgressBar):
 
     def on_train_batch_end(self, trainer, pl_module: GANModule, outputs, batch, batch_idx) -> None:
         bar = self.train_progress_bar
+        if outputs is not None:
+            self.losses = outputs
         if bar is None or bar.disable or self.position(pl_module) == bar.n:
             return
-        bar.set_postfix_str(self.postfix(trainer, pl_module), refresh=False)
+        if time.monotonic() >= self.next_postfix_s:
+            self.next_postfix_s = time.monotonic() + bar.mininterval
+            bar.set_postfix_str(self.postfix(trainer, pl_module), refresh=False)
         bar.update(self.position(pl_module) - bar.n)  # redrawn at most every 0.1 s (tqdm's mininterval)
         if not self.notice_checked and pl_module.progress.g_step - self.start_g_step >= ESTIMATE_AFTER_G_STEPS:
             self.notice_checked = True
@@ -78,12 +88,21 @@ class GeneratorStepProgressBar(TQDMProgressBar):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         """The bar closes with the run (`on_train_end`), not with the epoch."""
 
+    def on_train_end(self, trainer, pl_module: GANModule) -> None:
+        """The bar's last line holds the last step's counters and losses."""
+        bar = self.train_progress_bar
+        if bar is not None and not bar.disable:
+            bar.set_postfix_str(self.postfix(trainer, pl_module), refresh=False)
+        super().on_train_end(trainer, pl_module)
+
     def postfix(self, trainer, pl_module: GANModule) -> str:
         progress = pl_module.progress
         other_counter = f"g_step={progress.g_step}" if pl_module.budget.in_kimg else f"kimg={progress.kimg:.1f}"
         parts = [other_counter, f"img/s={progress.images_per_second(self.start):.0f}"]
-        metrics = trainer.progress_bar_metrics
-        parts += [f"{key}={float(metrics[key]):.3g}" for key in PROGRESS_BAR_KEYS if key in metrics]
+        losses = [key for key in PROGRESS_BAR_KEYS if key in self.losses]
+        if losses:
+            parts += [f"{key}={value:.3g}" for key, value in zip(losses, torch.stack(
+                [self.losses[key].float() for key in losses]).tolist())]  # one synchronisation
         return ", ".join(parts)
 
     def tell_if_long(self, pl_module: GANModule) -> None:

@@ -1,5 +1,5 @@
-"""The losses to the progress bar every generator step, and the training statistics to the loggers every
-`trainer.log_every_n_steps` generator steps, at step = g_step.
+"""The training statistics to the loggers every `trainer.log_every_n_steps` generator steps, at step = g_step: the
+only place a training step's device values are read, besides the progress bar's refreshes (`training.progress`).
 
 The technique records what it measures into its `stats` window (`StatsWindow`, like stylegan2-ada's
 `training_stats`): each key is logged as its mean over the steps that measured it since the last logging step, and
@@ -12,8 +12,6 @@ import pytorch_lightning as pl
 
 from lightning_gans.training.contract import GANModule, ProgressMark
 from lightning_gans.training.diagnostics import learning_rates
-
-PROGRESS_BAR_KEYS = ("loss/d", "loss/g")
 
 
 class StepLogging(pl.Callback):
@@ -34,12 +32,12 @@ class StepLogging(pl.Callback):
         if progress.g_step == self.last_g_step:
             return  # a critic step that no generator step followed
         self.last_g_step = progress.g_step
-        pl_module.log_dict({key: outputs[key] for key in PROGRESS_BAR_KEYS}, prog_bar=True, logger=False)
         if self.window_start is None:  # the first window opens after the session's first generator step (warm-up)
             self.window_start = progress.mark()
         if progress.g_step % trainer.log_every_n_steps and not pl_module.budget.reached(progress.g_step,
                                                                                          progress.images_seen):
             return
+        pl_module.check_divergence(f"the log of generator step {progress.g_step}")
         metrics = pl_module.stats.flush(lambda t: trainer.strategy.reduce(t, reduce_op="mean"))
         metrics.update({"progress/g_step": progress.g_step, "progress/kimg": progress.kimg,
                         "perf/img_per_s": progress.images_per_second(self.window_start)})

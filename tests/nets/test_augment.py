@@ -23,7 +23,14 @@ def augmented(ops, x, seed=0):
 @pytest.mark.parametrize("channels", [1, 3])
 def test_p_zero_returns_the_input_exactly(channels):
     x = images(channels=channels)
-    assert AugmentPipe("bgc", p=0.0)(x) is x
+    assert torch.equal(AugmentPipe("bgc", p=0.0)(x), x)
+
+
+def test_a_switched_off_pipe_returns_the_input_itself_without_drawing_random_numbers():
+    pipe, x = AugmentPipe("bgc", p=1.0), images()
+    pipe.enabled = False
+    state = torch.get_rng_state()
+    assert pipe(x) is x and torch.equal(torch.get_rng_state(), state)
 
 
 @pytest.mark.parametrize("op", OPS)

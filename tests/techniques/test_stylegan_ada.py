@@ -161,12 +161,18 @@ def test_critic_diagnostics_measure_d_without_augmentation_and_restore_p():
     assert model.critic.augment.p == 0.7
 
 
-def test_the_unaugmented_critic_restores_p_after_an_error():
+def test_the_unaugmented_critic_switches_the_pipe_back_on_after_an_error():
     critic = StyleGANADA(width=8, augment_p=0.4).critic
     with pytest.raises(RuntimeError), critic.unaugmented():
-        assert critic.augment.p == 0
+        assert not critic.augment.enabled
         raise RuntimeError
-    assert critic.augment.p == 0.4
+    assert critic.augment.enabled and critic.augment.p == 0.4
+
+
+def test_a_fixed_p_of_zero_switches_the_pipe_off_and_a_moving_p_keeps_it_on():
+    assert not StyleGANADA(width=8, ada_heuristic="fixed", augment_p=0.0).critic.augment.enabled
+    assert StyleGANADA(width=8, ada_heuristic="fixed", augment_p=0.2).critic.augment.enabled
+    assert StyleGANADA(width=8, ada_heuristic="rt", augment_p=0.0).critic.augment.enabled
 
 
 @pytest.mark.parametrize("resolution", [32, 64])

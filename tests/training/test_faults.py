@@ -142,6 +142,34 @@ def test_after_sigterm_the_identical_resume_auto_command_ends_where_an_uninterru
     assert f"requeued is complete (generator step {budget}," in capsys.readouterr().out
 
 
+def ddp_run_with_nan_on_rank_1(runs, run_name, *args):
+    return subprocess.run(
+        cli("--runs_root", str(runs), "--run_name", run_name, "--checkpoint.every_n_g_steps", "5",
+            "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
+            "--trainer.callbacks+=fault_injection.NaNBatchOnRank", "--trainer.callbacks.rank=1",
+            "--trainer.callbacks.d_step=7", *args),
+        capture_output=True, text=True, timeout=HANG, env=WITH_TEST_CALLBACKS, cwd=runs,
+    )
+
+
+def test_nan_on_one_ddp_rank_skips_the_update_on_both_and_stops_every_process_with_exit_3(tmp_path):
+    """Rank 1's NaN reaches rank 0 through the gradient all-reduce: both skip the update (rank 0, which writes the
+    checkpoints, keeps finite parameters), and without skips allowed both stop at the next checkpoint naming rank 1's
+    term, the last checkpoint being the finite one before it."""
+    allowed = ddp_run_with_nan_on_rank_1(tmp_path, "skip", "--model.max_g_steps", "10",
+                                         "--model.max_nonfinite_skips", "1")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    state = torch.load(tmp_path / "sngan" / "skip" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["lightning_gans"]["g_step"] == 10 and state["lightning_gans"]["nonfinite_skips"] == 1
+
+    stopped = ddp_run_with_nan_on_rank_1(tmp_path, "stop", "--model.max_g_steps", "100")
+    assert stopped.returncode == 3, stopped.stderr[-2000:]
+    assert "loss/d not finite at critic step 7 (generator step 7)" in stopped.stderr
+    state = torch.load(tmp_path / "sngan" / "stop" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["lightning_gans"]["g_step"] == 5
+    assert all(torch.isfinite(v).all() for v in state["state_dict"].values() if v.is_floating_point())
+
+
 @pytest.mark.parametrize("rank", [0, 1])
 def test_a_failing_ddp_rank_ends_every_process(rank, tmp_path):
     result = subprocess.run(

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from lightning_gans.metrics.progress import counted
+from lightning_gans.training import progress as progress_module
 from lightning_gans.training.contract import TrainingBudget, TrainingProgress
 from lightning_gans.training.progress import GeneratorStepProgressBar, long_run_notice
 from lightning_gans.training.sample_grids import titled_grid
@@ -17,9 +18,11 @@ def fake_run(max_g_steps=None, max_kimg=None, g_step=0, device="cpu"):
     """A trainer and what the bar reads of a technique (`training.contract.GANModule`)."""
     module = SimpleNamespace(name="wgan_gp", budget=TrainingBudget(max_g_steps, max_kimg),
                              progress=TrainingProgress(g_step=g_step, images_seen=g_step * 256), device=torch.device(device))
-    losses = {"loss/d": torch.tensor(-1.23456), "loss/g": torch.tensor(7.0)}
-    trainer = SimpleNamespace(lightning_module=module, is_global_zero=True, progress_bar_metrics=losses)
+    trainer = SimpleNamespace(lightning_module=module, is_global_zero=True)
     return trainer, module
+
+
+LOSSES = {"loss/d": torch.tensor(-1.23456), "loss/g": torch.tensor(7.0)}  # a generator step's outputs
 
 
 def drive(bar, trainer, module, g_steps, n_critic=2):
@@ -30,8 +33,9 @@ def drive(bar, trainer, module, g_steps, n_critic=2):
     bar.on_train_epoch_start(trainer, module)
     for batch in range(g_steps * n_critic):
         module.progress.images_seen += 256
-        module.progress.g_step += (batch + 1) % n_critic == 0
-        bar.on_train_batch_end(trainer, module, None, None, batch)
+        g_step_done = (batch + 1) % n_critic == 0
+        module.progress.g_step += g_step_done
+        bar.on_train_batch_end(trainer, module, LOSSES if g_step_done else None, None, batch)
     bar.on_train_epoch_end(trainer, module)
     bar.on_train_end(trainer, module)
 
@@ -59,6 +63,17 @@ def test_a_resumed_run_counts_on_from_its_step_and_a_kimg_budget_counts_kimg(cap
     drive(GeneratorStepProgressBar(), trainer, module, 5)  # 10 batches of 256: 2.56 kimg
     line = last_line(capsys.readouterr().out)
     assert " 26%|" in line and "| 2.6/10 kimg [" in line and "g_step=5," in line
+
+
+def test_the_bar_reads_the_losses_from_the_device_only_when_it_redraws_them(monkeypatch, capsys):
+    """With the clock standing still, once at the first generator step and once for the last line."""
+    reads = []
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: 100.0)
+    tolist = torch.Tensor.tolist
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: reads.append(1) or tolist(self))
+    trainer, module = fake_run(max_g_steps=40)
+    drive(GeneratorStepProgressBar(), trainer, module, 40)
+    assert len(reads) == 2 and "loss/d=-1.23" in last_line(capsys.readouterr().out)
 
 
 def test_long_run_notice_gives_the_estimate_and_the_budget_for_an_hour():
