@@ -247,7 +247,8 @@ def device_name(device: torch.device) -> str:
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="directory of gpu_check.md and gpu_check.json")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes on the CPU, to check that it runs")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes on the CPU, to check that it runs "
+                        f"(FID: {RANDOM_EXTRACTOR} unless --fid-extractor names another)")
     parser.add_argument("--techniques", nargs="+", default=list(TECHNIQUES), choices=list(TECHNIQUES))
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
     parser.add_argument("--compile", nargs="+", default=["none", "default"], choices=COMPILE_MODES,
@@ -261,9 +262,12 @@ def parse_args():
                         help=f"a feature extractor of the suite, or {RANDOM_EXTRACTOR} (no weights needed)")
     parser.add_argument("--fid-weights", help="the extractor's weights file (default: where the suite looks)")
     parser.add_argument("--peer", help="path of torch-fidelity's examples/sngan_cifar10.py: compare SN-GAN with it")
+    parser.add_argument("--peer-ours", nargs="+", default=OURS, metavar="NAME=EXTRA_FIT_ARGS",
+                        help="our settings against the peer (peer_sngan.py's --ours)")
     parser.add_argument("--device", help="default: cuda when available, else cpu (--smoke: cpu)")
     for field in ("batch_size", "width", "warmup", "g_steps", "fid_samples"):
         parser.add_argument(f"--{field.replace('_', '-')}", type=int, help=f"override the {field} of the sizes")
+    parser.add_argument("--peer-steps", nargs=2, type=int, help="override the two G-step counts of the peer comparison")
     args = parser.parse_args()
     if any(mode != "none" for mode in args.compile) and "compile" not in inspect.signature(GANTechnique).parameters:
         parser.error("this checkout's GANTechnique has no compile option: run with --compile none")
@@ -297,7 +301,7 @@ def main():
     if args.peer:
         peer = {"steps": sizes.peer_steps, "skipped": budget.exhausted()}
         if peer["skipped"] is None:
-            per_step = seconds_per_g_step(args.peer, OURS, sizes.peer_steps, args.rounds)
+            per_step = seconds_per_g_step(args.peer, args.peer_ours, sizes.peer_steps, args.rounds)
             peer.update(seconds_per_g_step={k: median(v) for k, v in per_step.items()}, rounds=per_step)
     report = {"settings": settings, "cells": rows, "fid": fid, "peer": peer, "total_seconds": budget.elapsed(),
               "load_average_end": load_average()}
