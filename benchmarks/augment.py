@@ -26,7 +26,7 @@ def images_per_second(p, args):
     trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])
     trainer.fit(model, RandomImages(args.batch_size))
-    return timer.images_per_second(model)
+    return timer.images_per_second()
 
 
 def main():

@@ -24,6 +24,7 @@ from statistics import median
 import numpy as np
 from PIL import Image
 
+PEER = "peer (torch-fidelity)"  # the name of the peer's setting
 PEER_CHILD = """
 import runpy, sys, types
 import torch_fidelity, torchvision  # torch_fidelity subclasses CIFAR10: imported before the substitution
@@ -68,6 +69,28 @@ def write_random_images(directory: Path, count: int = 2000) -> None:
         Image.fromarray(generator.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(directory / f"{i:05d}.png")
 
 
+def seconds_per_g_step(peer: str, ours: list[str], steps: tuple[int, int], rounds: int) -> dict[str, list[float]]:
+    """Seconds per G step of the peer and of each of `ours` (NAME=EXTRA_FIT_ARGS), one value per round, the settings
+    interleaved over the rounds so that machine noise falls on every setting."""
+    few, many = steps
+    with tempfile.TemporaryDirectory() as work:
+        images = Path(work) / "images"
+        images.mkdir()
+        write_random_images(images)
+        settings = {PEER: lambda steps: peer_command(peer, steps, work)}
+        for item in ours:
+            name, extra = item.split("=", 1)
+            settings[f"ours {name}"] = lambda steps, extra=extra.split(): ours_command(extra, steps, work, str(images))
+        per_step = {name: [] for name in settings}
+        for _ in range(rounds):
+            for name, command in settings.items():
+                t_few, t_many = seconds(command(few)), seconds(command(many))
+                per_step[name].append((t_many - t_few) / (many - few))
+                print(f"  {name}: {t_few:.1f} s ({few} G steps), {t_many:.1f} s ({many}): "
+                      f"{per_step[name][-1]:.3f} s/G step", flush=True)
+    return per_step
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer", required=True, help="path of torch-fidelity's examples/sngan_cifar10.py")
@@ -77,22 +100,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     few, many = args.steps
-    with tempfile.TemporaryDirectory() as work:
-        images = Path(work) / "images"
-        images.mkdir()
-        write_random_images(images)
-        settings = {"peer (torch-fidelity)": lambda steps: peer_command(args.peer, steps, work)}
-        for item in args.ours:
-            name, extra = item.split("=", 1)
-            settings[f"ours {name}"] = lambda steps, extra=extra.split(): ours_command(extra, steps, work, str(images))
-        per_step = {name: [] for name in settings}
-        for _ in range(args.rounds):  # interleaved, so machine noise falls on every setting
-            for name, command in settings.items():
-                t_few, t_many = seconds(command(few)), seconds(command(many))
-                per_step[name].append((t_many - t_few) / (many - few))
-                print(f"  {name}: {t_few:.1f} s ({few} G steps), {t_many:.1f} s ({many}): "
-                      f"{per_step[name][-1]:.3f} s/G step", flush=True)
-    peer = median(per_step["peer (torch-fidelity)"])
+    per_step = seconds_per_g_step(args.peer, args.ours, (few, many), args.rounds)
+    peer = median(per_step[PEER])
     print(f"\nSN-GAN CNN, batch 64, n_critic 1, 3x32x32, (t({many}) - t({few})) / {many - few}, "
           f"median of {args.rounds} interleaved rounds\n")
     print("| setting | s per G step | speed vs peer |")

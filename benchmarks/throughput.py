@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import inspect
 import time
+from dataclasses import dataclass
 from statistics import mean
 
 import pytorch_lightning as pl
@@ -57,37 +58,75 @@ def main_r1_critic_loss(self, real, fake):
 
 
 def build(technique: str, fused: bool, **options) -> GANTechnique:
-    """The technique on SN-GAN's CNN; `fused=False` restores main's code path (one D pass per batch)."""
+    """The technique on SN-GAN's CNN unless `options` name another architecture; `fused=False` restores main's code
+    path (one D pass per batch)."""
     pl.seed_everything(0, verbose=False)
-    model = TECHNIQUES[technique](data_shape=DATA_SHAPE, architecture="cnn", **options)
+    model = TECHNIQUES[technique](**{"data_shape": DATA_SHAPE, "architecture": "cnn", **options})
     model.fused_critic = fused
     if not fused and isinstance(model, R1GAN):
         model.critic_loss = main_r1_critic_loss.__get__(model)
     return model
 
 
-class StepTimer(pl.Callback):
-    """Wall time of the training steps after `warmup` generator steps."""
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on `device`, so that a clock read next counts it (nothing to wait for on the CPU)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
 
-    def __init__(self, warmup: int):
-        self.warmup, self.start, self.images_at_start = warmup, None, 0
+
+@dataclass
+class Timing:
+    """Images shown to D, critic steps (batches) and wall seconds of a timed window of training steps."""
+
+    images: int
+    batches: int
+    seconds: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds
+
+
+class StepTimer(pl.Callback):
+    """Wall time of the training steps after `warmup` generator steps up to the end of training, the device's queue
+    drained at both ends; `window` (a reusable context manager, e.g. a sync counter) is entered over those steps."""
+
+    def __init__(self, warmup: int, window: contextlib.AbstractContextManager = contextlib.nullcontext()):
+        self.warmup, self.window, self.start, self.timing = warmup, window, None, None
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if pl_module.g_step == self.warmup and self.start is None:
-            self.start, self.images_at_start = time.perf_counter(), pl_module.images_seen
+        if pl_module.progress.g_step == self.warmup and self.start is None:
+            synchronize(pl_module.device)
+            self.images_at_start, self.batches_at_start = pl_module.progress.images_seen, pl_module.progress.d_step
+            self.window.__enter__()
+            self.start = time.perf_counter()
 
-    def images_per_second(self, pl_module):
-        return (pl_module.images_seen - self.images_at_start) / (time.perf_counter() - self.start)
+    def on_train_end(self, trainer, pl_module):
+        synchronize(pl_module.device)
+        seconds = time.perf_counter() - self.start
+        self.window.__exit__(None, None, None)
+        progress = pl_module.progress
+        self.timing = Timing(progress.images_seen - self.images_at_start, progress.d_step - self.batches_at_start,
+                             seconds)
+
+    def images_per_second(self) -> float:
+        return self.timing.images_per_second
 
 
-def fit_images_per_second(model, batch_size: int, warmup: int, precision: str) -> float:
-    """img/s of `model` trained by a bare Lightning Trainer on random images, after `warmup` G steps."""
-    timer = StepTimer(warmup)
-    trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=-1, precision=precision, logger=False,
+def fit_timing(model, batch_size: int, warmup: int, precision: str, accelerator: str = "cpu",
+               window: contextlib.AbstractContextManager = contextlib.nullcontext()) -> Timing:
+    """The timed steps of `model` trained by a bare Lightning Trainer on random images, after `warmup` G steps."""
+    timer = StepTimer(warmup, window)
+    trainer = pl.Trainer(accelerator=accelerator, devices=1, max_epochs=-1, precision=precision, logger=False,
                          enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                          callbacks=[timer])
     trainer.fit(model, RandomImages(batch_size))
-    return timer.images_per_second(model)
+    return timer.timing
+
+
+def fit_images_per_second(model, batch_size: int, warmup: int, precision: str) -> float:
+    """img/s of `model` trained by a bare Lightning Trainer on the CPU (`fit_timing`)."""
+    return fit_timing(model, batch_size, warmup, precision).images_per_second
 
 
 def lightning_images_per_second(args, technique, precision, fused=True, **options):
@@ -95,40 +134,57 @@ def lightning_images_per_second(args, technique, precision, fused=True, **option
     return fit_images_per_second(model, args.batch_size, args.warmup, precision)
 
 
-def plain_images_per_second(args, technique, precision, fused=True, channels_last=False):
+def plain_timing(model: GANTechnique, batch_size: int, warmup: int, g_steps: int, precision: str, device="cpu",
+                 window: contextlib.AbstractContextManager = contextlib.nullcontext()) -> Timing:
     """`GANTechnique.training_step` without Lightning: the technique's own critic and generator losses, weight
-    clipping and EMA, with plain optimisers and autocast."""
-    model = build(technique, fused, channels_last=channels_last)
-    memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    G, D, n_critic = model.generator, model.critic, model.hparams.n_critic
+    clipping and EMA, with plain optimisers and autocast, on `device` (data there too); the timed window as
+    `StepTimer`'s. `model` is built with its options (memory format, compile, ...) and is moved to `device`."""
+    device = torch.device(device)
+    model.to(device)
+    memory_format = torch.channels_last if model.hparams.channels_last else torch.contiguous_format
+    G, D, n_critic, progress = model.generator, model.critic, model.n_critic, model.progress
     opt_g, opt_d = model.configure_optimizers()
-    data = RandomImages(args.batch_size).train_samples
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
+    data = RandomImages(batch_size).train_samples.to(device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16-mixed")
     start = None
-    for step in range(args.warmup + args.g_steps):
-        if step == args.warmup:
+    for step in range(warmup + g_steps):
+        if step == warmup:
+            synchronize(device)
+            images_at_start, batches_at_start = progress.images_seen, progress.d_step
+            window.__enter__()
             start = time.perf_counter()
         for _ in range(n_critic):
-            real = (data[torch.randint(0, len(data), (args.batch_size,))].float() / 127.5 - 1).contiguous(
+            real = (data[torch.randint(0, len(data), (batch_size,), device=device)].float() / 127.5 - 1).contiguous(
                 memory_format=memory_format)
+            model.before_critic_step()
             with autocast:
                 with torch.no_grad():
-                    fake = G(model.sample_latents(args.batch_size))
+                    fake = G(model.sample_latents(batch_size))
                 d_loss = model.critic_loss(real, fake)["loss/d"]
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
             model.after_critic_step()
-            model.d_step += 1
+            progress.d_step += 1
+            progress.images_seen += batch_size
         D.requires_grad_(False)
         with autocast:
-            g_loss = model.generator_loss(G(model.sample_latents(args.batch_size)))["loss/g"]
+            g_loss = model.generator_loss(G(model.sample_latents(batch_size)))["loss/g"]
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
         D.requires_grad_(True)
-        model.update_ema()
-    return args.g_steps * n_critic * args.batch_size / (time.perf_counter() - start)
+        model.update_ema(n_critic * batch_size)
+        progress.g_step += 1
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    window.__exit__(None, None, None)
+    return Timing(progress.images_seen - images_at_start, progress.d_step - batches_at_start, seconds)
+
+
+def plain_images_per_second(args, technique, precision, fused=True, channels_last=False):
+    model = build(technique, fused, channels_last=channels_last)
+    return plain_timing(model, args.batch_size, args.warmup, args.g_steps, precision).images_per_second
 
 
 COLUMNS = {  # column: how one measurement is taken

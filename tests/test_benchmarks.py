@@ -1,7 +1,9 @@
 """benchmarks/ kept from going stale: every script's `--help` runs (it imports what the script imports, so a module
-that moved or went fails here), `benchmarks/fid.py` runs end to end on small data, and the layer contract puts
-benchmarks/ on top of lightning_gans."""
+that moved or went fails here), `benchmarks/fid.py` and `benchmarks/gpu_check.py --smoke` run end to end on small
+data, and the layer contract puts benchmarks/ on top of lightning_gans."""
 
+import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -13,9 +15,12 @@ import pytest
 import torch
 from conftest import REPO, write_fashion_mnist
 
+from benchmarks.syncs import HostSyncCounter
 from lightning_gans.metrics.extractor_classifier import DomainClassifier, save_weights
+from lightning_gans.techniques import TECHNIQUES
 
-SCRIPTS = sorted(path.name for path in (REPO / "benchmarks").glob("*.py") if path.name != "__init__.py")
+# The scripts: the modules with a main block (the others, like syncs.py, are what scripts share).
+SCRIPTS = sorted(path.name for path in (REPO / "benchmarks").glob("*.py") if '__name__ == "__main__"' in path.read_text())
 BIN = Path(sys.executable).parent
 
 
@@ -72,3 +77,47 @@ def test_lightning_gans_importing_benchmarks_breaks_the_contract(tmp_path):
     assert result.returncode != 0
     assert "lightning_gans is not allowed to import benchmarks" in result.stdout
     assert "lightning_gans.errors -> benchmarks.fid" in result.stdout
+
+
+def test_the_gpu_check_smoke_run_writes_one_row_per_cell(tmp_path):
+    """`gpu_check.py --smoke` on the CPU, the eager axis only: a JSON row per technique x precision x memory format,
+    each with the LightningModule's numbers and, in the contiguous format, the plain loop's; the FID evaluation
+    timed with the lenet at initialisation; the markdown table beside it."""
+    result = run_script("gpu_check.py", "--smoke", "--compile", "none", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    cells = {(row["technique"], row["precision"], row["compile"], row["memory_format"]) for row in report["cells"]}
+    assert len(report["cells"]) == len(cells) == len(TECHNIQUES) * 2 * 2
+    assert cells == set(itertools.product(TECHNIQUES, ("32-true", "bf16-mixed"), ("none",),
+                                          ("contiguous", "channels_last")))
+    for row in report["cells"]:
+        assert row["Lightning"]["img_per_s"] > 0 and row["Lightning"]["syncs_per_batch"] >= 0
+        assert isinstance(row["plain"], dict) == (row["memory_format"] == "contiguous")
+    assert report["fid"]["extractor"].startswith("lenet-random") and report["fid"]["seconds"] > 0
+    table = (tmp_path / "gpu_check.md").read_text()
+    assert table.count("\n| sngan |") == 4 and "| FID evaluation |" in table
+
+
+def test_the_gpu_check_reports_a_missing_extractor_as_skipped(tmp_path):
+    """An extractor that cannot be built (its weights file is missing) is a 'skipped: <why>' in the FID row, not a
+    crash and not a silent omission."""
+    result = run_script("gpu_check.py", "--smoke", "--compile", "none", "--techniques", "wgan", "--precisions",
+                        "32-true", "--formats", "contiguous", "--fid-extractor", "lenet-fmnist", "--fid-weights",
+                        str(tmp_path / "absent.pt"), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    fid = json.loads((tmp_path / "gpu_check.json").read_text())["fid"]
+    assert fid["seconds"].startswith("skipped: ") and "absent.pt" in fid["seconds"]
+    assert "| lenet-fmnist | 64 | skipped: " in (tmp_path / "gpu_check.md").read_text()
+
+
+def test_the_gpu_check_counts_a_host_sync_per_item_call():
+    """`HostSyncCounter` counts each call of a synchronising Tensor method while entered and none after, and a
+    CPU tensor's `.cpu()` not at all."""
+    x = torch.ones(3)
+    with HostSyncCounter() as counter:
+        x.sum().item(), x.tolist(), bool(x[0]), float(x[0]), int(x[0]), x.cpu()
+    x.sum().item()
+    assert counter.calls == 5
+    with counter:
+        x[0].item()
+    assert counter.calls == 6
