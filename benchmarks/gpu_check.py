@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from statistics import median
 from typing import Optional
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the checkout, for `benchmarks.*`
 
 from benchmarks.peer_sngan import PEER, seconds_per_g_step
 from benchmarks.syncs import SYNCING_METHODS, HostSyncCounter

@@ -98,6 +98,18 @@ def test_the_gpu_check_smoke_run_writes_one_row_per_cell(tmp_path):
     assert table.count("\n| sngan |") == 4 and "| FID evaluation |" in table
 
 
+def test_the_gpu_check_compiles_a_cell_and_compiling_adds_no_host_sync(tmp_path):
+    """The compiled axis passes `compile=default` to the technique (one small cell beside its eager twin: compiling
+    every cell would take minutes on a CPU), and the compiled step synchronises no more than the eager one (both
+    count the reads of their logging step; between logging steps `tests/training/test_host_syncs.py` finds none)."""
+    result = run_script("gpu_check.py", "--smoke", "--compile", "none", "default", "--techniques", "sngan",
+                        "--precisions", "32-true", "--formats", "contiguous", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {row["compile"]: row["Lightning"] for row in json.loads((tmp_path / "gpu_check.json").read_text())["cells"]}
+    assert set(rows) == {"none", "default"} and rows["default"]["img_per_s"] > 0
+    assert rows["default"]["syncs_per_batch"] == rows["none"]["syncs_per_batch"]
+
+
 def test_the_gpu_check_reports_a_missing_extractor_as_skipped(tmp_path):
     """An extractor that cannot be built (its weights file is missing) is a 'skipped: <why>' in the FID row, not a
     crash and not a silent omission."""
