@@ -2,6 +2,7 @@
 that moved or went fails here), `benchmarks/fid.py` and `benchmarks/gpu_check.py --smoke` run end to end on small
 data, and the layer contract puts benchmarks/ on top of lightning_gans."""
 
+import importlib.util
 import itertools
 import json
 import os
@@ -15,13 +16,20 @@ import pytest
 import torch
 from conftest import REPO, write_fashion_mnist
 
-from benchmarks.syncs import HostSyncCounter
 from lightning_gans.metrics.extractor_classifier import DomainClassifier, save_weights
 from lightning_gans.techniques import TECHNIQUES
 
 # The scripts: the modules with a main block (the others, like syncs.py, are what scripts share).
 SCRIPTS = sorted(path.name for path in (REPO / "benchmarks").glob("*.py") if '__name__ == "__main__"' in path.read_text())
 BIN = Path(sys.executable).parent
+
+
+def benchmark_module(name: str):
+    """benchmarks/<name>.py as a module: the checkout is not on the path of an installed test run (`make test`)."""
+    spec = importlib.util.spec_from_file_location(f"benchmarks.{name}", REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_script(name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -126,7 +134,7 @@ def test_the_gpu_check_counts_a_host_sync_per_item_call():
     """`HostSyncCounter` counts each call of a synchronising Tensor method while entered and none after, and a
     CPU tensor's `.cpu()` not at all."""
     x = torch.ones(3)
-    with HostSyncCounter() as counter:
+    with benchmark_module("syncs").HostSyncCounter() as counter:
         x.sum().item(), x.tolist(), bool(x[0]), float(x[0]), int(x[0]), x.cpu()
     x.sum().item()
     assert counter.calls == 5

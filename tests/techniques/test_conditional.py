@@ -101,7 +101,7 @@ def test_critic_step_gives_the_fakes_and_interpolates_the_real_batchs_labels_and
     calls = []
     generate, score = model.generate, model.score
     model.generate = lambda z, labels: calls.append(("G", labels)) or generate(z, labels)
-    model.score = lambda x, labels: calls.append(("D", len(x), labels)) or score(x, labels)
+    model.score = lambda x, labels, plain=True: calls.append(("D", len(x), labels)) or score(x, labels, plain)
     model.sample_labels = lambda n: torch.full((n,), 2)
     datamodule = LabelledData(model.data_shape)
     _, real_labels = next(iter(datamodule.train_dataloader()))
