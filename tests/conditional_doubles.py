@@ -22,6 +22,7 @@ class FirstPixelClassifier(nn.Module):
     (the class `conditional_images` drew it at, when |0.1 z| < 0.5)."""
 
     name, weights_hash, num_features = "pixels", "0" * 16, SIDE * SIDE
+    dataset = "pixel_classes"  # the data whose labels it classifies (`evaluation.classifies_labels_of`)
 
     def __init__(self, num_classes: int):
         super().__init__()

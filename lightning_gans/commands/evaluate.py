@@ -53,7 +53,7 @@ def evaluate(ckpt_path: str, devices: int = 1, num_samples: Optional[int] = None
         network = network.to(fabric.device)
         real = fid.reference(data, model.num_classes).load_or_compute_once(network, fid.batch_size, fabric.device,
                                                                                progress)
-        results = fid.measure(model.sample, network, real, latent_dim, fabric.device, progress, labels)
+        results = fid.measure(model.sample, network, real, latent_dim, fabric.device, progress, labels, data.dataset)
     if fabric.is_global_zero:
         record = {"checkpoint": str(Path(ckpt_path).resolve()), "g_step": model.progress.g_step, "devices": devices, **results}
         tmp = run.metrics_json.with_name(f"{run.metrics_json.name}.tmp{os.getpid()}")

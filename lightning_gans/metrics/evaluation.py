@@ -100,7 +100,7 @@ def generate_features(sample: Sampler, extractor: nn.Module, num_samples: int, l
 def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
                   num_samples: int, latent_dim: int, seed: int = 0, batch_size: int = 250,
                   kid_subset_size: int = 1000, device="cpu", progress: bool = False,
-                  label_distribution: Optional[torch.Tensor] = None) -> dict[str, float]:
+                  label_distribution: Optional[torch.Tensor] = None, dataset: Optional[str] = None) -> dict[str, float]:
     """`fid/<protocol>`, `kid/<protocol>`, `kid_std/<protocol>`, `precision/<protocol>` and `recall/<protocol>`
     of `num_samples` samples against the real statistics `real` (`fid.fid_features_to_statistics` of
     `reference_split`), the protocol being `<extractor>_<N>_<split>`; with a classifying extractor also
@@ -109,22 +109,31 @@ def image_metrics(sample: Sampler, extractor: nn.Module, real: dict[str, torch.T
     With the inception extractor also the Inception Score `isc/inception_<N>` and `isc_std/inception_<N>` (N >= 10).
     `progress` shows a bar of the samples generated. A conditional generator (`label_distribution`, its classes'
     frequencies) is sampled with `labels_for_indices` of it, and also gets `class_metrics` (the real side then needs
-    the per-class statistics of a conditional `reference.RealStatistics`)."""
+    the per-class statistics of a conditional `reference.RealStatistics`); the classifier's accuracy on the labels only
+    when it was trained on `dataset`, the data the labels come from (`classifies_labels_of`)."""
     labels = this_process_labels(num_samples, label_distribution)
     fake, class_counts = generate_features(sample, extractor, num_samples, latent_dim, seed, batch_size, device,
                                            progress, labels)
     metrics = feature_metrics(fake, class_counts, extractor, real, reference_split, num_samples, seed, kid_subset_size)
     if labels is not None:
-        metrics.update(class_metrics(fake, labels.to(fake.device), extractor, real, reference_split, num_samples))
+        metrics.update(class_metrics(fake, labels.to(fake.device), extractor, real, reference_split, num_samples,
+                                     classifies_labels_of(extractor, dataset)))
     return metrics
 
 
+def classifies_labels_of(extractor: nn.Module, dataset: Optional[str]) -> bool:
+    """Whether the extractor classifies images into the classes of `dataset`'s labels: a domain classifier trained on
+    that dataset. Another dataset's classifier (lenet-fmnist on a folder of cats and dogs) has other classes under
+    the same indices, and its accuracy on the labels would be a number that means nothing."""
+    return hasattr(extractor, "classify_features") and dataset is not None and getattr(extractor, "dataset", None) == dataset
+
+
 def class_metrics(fake: torch.Tensor, labels: torch.Tensor, extractor: nn.Module, real: dict[str, torch.Tensor],
-                  reference_split: str, num_samples: int) -> dict[str, float]:
+                  reference_split: str, num_samples: int, classifies_labels: bool) -> dict[str, float]:
     """Of this process's fake features and their labels, summed over every process: `ifid/<protocol>`, the
     intra-class FID (StudioGAN's iFID: the mean over classes k of the FID of the fakes of label k against the real
-    images of label k), and with a classifying extractor `classes/accuracy_<extractor>_<N>`, the share of fakes
-    that the classifier assigns to their own label."""
+    images of label k), and with `classifies_labels` (`classifies_labels_of`) `classes/accuracy_<extractor>_<N>`, the
+    share of fakes that the classifier assigns to their own label."""
     if "class_count" not in real:
         raise ConfigError("the real statistics hold no labels, which a conditional generator's intra-class FID needs",
                           "build the reference with the data's num_classes (a conditional data module)")
@@ -134,7 +143,7 @@ def class_metrics(fake: torch.Tensor, labels: torch.Tensor, extractor: nn.Module
         real_sums = real_class_sums(real, k, fake.device) if holds_real else FeatureSums.empty(fake.shape[1], fake.device)
         distances.append(FrechetDistanceOverProcesses(real_sums, FeatureSums.of_features(fake[labels == k])).compute())
     metrics = {str(MetricKey.of("ifid", extractor.name, num_samples, reference_split)): float(torch.stack(distances).mean())}
-    if hasattr(extractor, "classify_features"):
+    if classifies_labels:
         correct = all_reduce_sum((extractor.classify_features(fake).argmax(1) == labels).sum().double())
         metrics[str(MetricKey.of("classes/accuracy", extractor.name, num_samples))] = float(correct / num_samples)
     return metrics

@@ -62,6 +62,7 @@ class ClassifierFeatureExtractor(nn.Module):
     def __init__(self, name: str, classifier: DomainClassifier, weights_hash: str):
         super().__init__()
         self.name, self.classifier, self.weights_hash = name, classifier, weights_hash
+        self.dataset = EXTRACTOR_DATASETS.get(name)  # whose classes its logits are (None: no dataset's)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Float32 features (N, 128): the classifier's penultimate ReLU layer."""

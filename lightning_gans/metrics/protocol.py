@@ -75,10 +75,12 @@ class FIDProtocol:
                               num_classes)
 
     def measure(self, sample: Sampler, extractor: nn.Module, real: dict[str, torch.Tensor], latent_dim: int,
-                device="cpu", progress: bool = False, label_distribution: Optional[torch.Tensor] = None) -> dict[str, float]:
-        """`evaluation.image_metrics` of a generator under this protocol (conditional with `label_distribution`)."""
+                device="cpu", progress: bool = False, label_distribution: Optional[torch.Tensor] = None,
+                dataset: Optional[str] = None) -> dict[str, float]:
+        """`evaluation.image_metrics` of a generator under this protocol (conditional with `label_distribution`, its
+        labels those of `dataset`)."""
         return image_metrics(sample, extractor, real, self.reference_split, self.num_samples, latent_dim, self.seed,
-                             self.batch_size, self.kid_subset_size, device, progress, label_distribution)
+                             self.batch_size, self.kid_subset_size, device, progress, label_distribution, dataset)
 
 
 @dataclass(frozen=True)

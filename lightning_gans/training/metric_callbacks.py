@@ -110,7 +110,8 @@ class FIDCallback(Evaluator):
             return
         self.publish(trainer, pl_module, self.protocol.measure(pl_module.sample, self.extractor, self.real,
                                                                pl_module.latent_dim, pl_module.device,
-                                                               shows_progress(trainer), label_distribution_of(pl_module)))
+                                                               shows_progress(trainer), label_distribution_of(pl_module),
+                                                               trainer.datamodule.dataset))
 
 
 class ToyMetrics(Evaluator):

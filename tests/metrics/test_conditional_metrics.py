@@ -51,10 +51,10 @@ def real_side(seed: int = 1) -> tuple[dict, torch.Tensor, torch.Tensor]:
     return {**fid_features_to_statistics(features), **class_sums(features, labels, CLASSES)}, features, labels
 
 
-def conditional_metrics(miss: bool) -> dict[str, float]:
+def conditional_metrics(miss: bool, dataset: str = FirstPixelClassifier.dataset) -> dict[str, float]:
     sample = partial(lambda z, labels, miss: conditional_images(z, labels, miss), miss=miss)
     return image_metrics(sample, FirstPixelClassifier(CLASSES), real_side()[0], "train", N, LATENT, seed=3,
-                         batch_size=32, label_distribution=torch.full((CLASSES,), 1 / CLASSES))
+                         batch_size=32, label_distribution=torch.full((CLASSES,), 1 / CLASSES), dataset=dataset)
 
 
 def test_intra_class_fid_is_the_mean_of_each_classs_fid_against_that_classs_real_images():
@@ -73,6 +73,12 @@ def test_class_accuracy_is_the_share_of_samples_the_classifier_puts_in_their_own
     labels = labels_for_indices(0, N, N, torch.full((CLASSES,), 1 / CLASSES))
     hit = ((latents_for_indices(0, N, LATENT, 3)[:, 0] >= 0) | (labels == CLASSES - 1)).double().mean()
     assert conditional_metrics(miss=True)[ACCURACY] == pytest.approx(float(hit), abs=1e-12)
+
+
+def test_a_classifier_of_another_dataset_gives_no_class_accuracy_but_the_intra_class_fid_stays():
+    """Its classes are not the labels' (lenet-fmnist on class folders): its accuracy would mean nothing."""
+    metrics = conditional_metrics(miss=False, dataset="image_folder")
+    assert ACCURACY not in metrics and metrics[IFID] == conditional_metrics(miss=False)[IFID]
 
 
 def test_an_unconditional_generator_gets_no_class_metrics():
