@@ -138,9 +138,14 @@ def plain_timing(model: GANTechnique, batch_size: int, warmup: int, g_steps: int
                  window: contextlib.AbstractContextManager = contextlib.nullcontext()) -> Timing:
     """`GANTechnique.training_step` without Lightning: the technique's own critic and generator losses, weight
     clipping and EMA, with plain optimisers and autocast, on `device` (data there too); the timed window as
-    `StepTimer`'s. `model` is built with its options (memory format, compile, ...) and is moved to `device`."""
+    `StepTimer`'s. `model` is built with its options (memory format, compile, ...) and is moved to `device`. A
+    technique with a regularisation step of D's own (StyleGAN2's Dreg, lazy R1) takes it as in training, and one
+    that sums statistics over processes (ADA) sums them through an idle one-device Trainer, which returns them as
+    they are."""
     device = torch.device(device)
     model.to(device)
+    model.trainer = pl.Trainer(accelerator=device.type, devices=1, logger=False, enable_checkpointing=False,
+                               enable_progress_bar=False, enable_model_summary=False)
     memory_format = torch.channels_last if model.hparams.channels_last else torch.contiguous_format
     G, D, n_critic, progress = model.generator, model.critic, model.n_critic, model.progress
     opt_g, opt_d = model.configure_optimizers()
@@ -164,6 +169,12 @@ def plain_timing(model: GANTechnique, batch_size: int, warmup: int, g_steps: int
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
+            with autocast:
+                regularization = model.critic_regularization(real, fake)
+            if regularization is not None:
+                opt_d.zero_grad(set_to_none=True)
+                regularization["loss/d_reg"].backward()
+                opt_d.step()
             model.after_critic_step()
             progress.d_step += 1
             progress.images_seen += batch_size

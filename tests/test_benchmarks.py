@@ -130,6 +130,28 @@ def test_the_gpu_check_reports_a_missing_extractor_as_skipped(tmp_path):
     assert "| lenet-fmnist | 64 | skipped: " in (tmp_path / "gpu_check.md").read_text()
 
 
+def test_the_plain_loop_takes_stylegan_ada_through_its_p_updates_and_its_dreg_steps():
+    """The plain loop that the LightningModule is compared with does a StyleGANADA critic step's work beyond the
+    losses: ADA moves p every ada_interval critic steps (its sums go through an idle one-device Trainer, so the loop
+    needs no fit) and D takes its own R1 step every regularization_interval critic steps."""
+    throughput = benchmark_module("throughput")
+    model = throughput.build("stylegan_ada", False, architecture="stylegan", width=8, augment_p=0.5, ada_interval=2,
+                             ada_kimg=0.001, regularization_interval=2)
+    dreg_due, critic_regularization = [], model.critic_regularization
+
+    def spy(*args, **kwargs):
+        terms = critic_regularization(*args, **kwargs)
+        dreg_due.append(terms is not None)
+        return terms
+
+    model.critic_regularization = spy
+    timing = throughput.plain_timing(model, batch_size=4, warmup=0, g_steps=4, precision="32-true")
+    assert timing.batches == 4
+    assert dreg_due == [True, False, True, False]  # d_step 0 and 2 of 0..3
+    # Two updates of p by +-(8 images) / (0.001 kimg): never 0.5 again, since r_t (a multiple of 1/4) is never 0.6.
+    assert model.critic.augment.p.item() != 0.5 and model.ada.steps == 0
+
+
 def test_the_gpu_check_counts_a_host_sync_per_item_call():
     """`HostSyncCounter` counts each call of a synchronising Tensor method while entered and none after, and a
     CPU tensor's `.cpu()` not at all."""
