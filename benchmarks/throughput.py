@@ -61,7 +61,9 @@ def build(technique: str, fused: bool, **options) -> GANTechnique:
     """The technique on SN-GAN's CNN unless `options` name another architecture; `fused=False` restores main's code
     path (one D pass per batch)."""
     pl.seed_everything(0, verbose=False)
-    model = TECHNIQUES[technique](**{"data_shape": DATA_SHAPE, "architecture": "cnn", **options})
+    # The memory format as given (contiguous unless `options` say channels_last), in fit as in the plain loop.
+    model = TECHNIQUES[technique](**{"data_shape": DATA_SHAPE, "architecture": "cnn", "channels_last": False,
+                                     **options})
     model.fused_critic = fused
     if not fused and isinstance(model, R1GAN):
         model.critic_loss = main_r1_critic_loss.__get__(model)
@@ -146,7 +148,7 @@ def plain_timing(model: GANTechnique, batch_size: int, warmup: int, g_steps: int
     model.to(device)
     model.trainer = pl.Trainer(accelerator=device.type, devices=1, logger=False, enable_checkpointing=False,
                                enable_progress_bar=False, enable_model_summary=False)
-    memory_format = torch.channels_last if model.hparams.channels_last else torch.contiguous_format
+    memory_format = torch.channels_last if model.channels_last else torch.contiguous_format
     G, D, n_critic, progress = model.generator, model.critic, model.n_critic, model.progress
     opt_g, opt_d = model.configure_optimizers()
     data = RandomImages(batch_size).train_samples.to(device)

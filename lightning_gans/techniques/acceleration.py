@@ -1,5 +1,6 @@
-"""What makes a step faster on a GPU without changing what it computes: `torch.compile` of the networks' plain
-forward passes, and cuDNN's autotuner and TF32 matmuls (`apply_backend_flags`)."""
+"""What makes a step faster without changing what it computes: `torch.compile` of the networks' plain forward
+passes, cuDNN's autotuner and TF32 matmuls on a GPU (`apply_backend_flags`), and the memory format each device
+trains in by default (`default_channels_last`)."""
 
 from typing import Callable, Optional
 
@@ -32,3 +33,10 @@ def apply_backend_flags(device: torch.device, cudnn_benchmark: bool, allow_tf32:
     torch.backends.cudnn.benchmark = cudnn_benchmark
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     torch.backends.cudnn.allow_tf32 = allow_tf32
+
+
+def default_channels_last(device: torch.device) -> bool:
+    """Whether a technique with `channels_last: null` trains on `device` in channels_last memory format: on the CPU,
+    where oneDNN's convolutions ran faster in it for every CNN technique measured (README, Speed); elsewhere
+    contiguous, the format the networks are built in (not measured on a GPU)."""
+    return device.type == "cpu"

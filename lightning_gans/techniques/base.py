@@ -28,7 +28,9 @@ import torch
 from lightning_gans.errors import require
 from lightning_gans.nets import build_networks
 from lightning_gans.objectives.losses import build_loss
-from lightning_gans.techniques.acceleration import apply_backend_flags, check_compile_mode, compiled_forward
+from lightning_gans.techniques.acceleration import (
+    apply_backend_flags, check_compile_mode, compiled_forward, default_channels_last,
+)
 from lightning_gans.techniques.loop_options import check_loop_options
 from lightning_gans.techniques.optimizers import build_optimizers
 from lightning_gans.training import ddp, rng
@@ -77,7 +79,7 @@ class GANTechnique(pl.LightningModule):
         critic_dropout: float = 0.0,
         fused_critic: bool = True,
         g_batch_multiple: int = 1,
-        channels_last: bool = False,
+        channels_last: Optional[bool] = None,
         diagnostics_every: int = 50,
         max_nonfinite_skips: int = 0,
         num_classes: Optional[int] = None,
@@ -106,6 +108,9 @@ class GANTechnique(pl.LightningModule):
             fused_critic: D scores a critic step's real and fake batch (all but its penalty points) in one forward
                 pass of their concatenation (`critic_scores`); False: one pass per batch, as the reference codes
                 do (spectral norm then runs one power iteration per batch, and normalises each with its own sigma).
+            channels_last: memory format of G's and D's weights and of the training batches: true channels_last,
+                false contiguous, null the device's (`acceleration.default_channels_last`: channels_last on the
+                CPU, contiguous elsewhere), resolved in `setup` once the device is known (`self.channels_last`).
             g_batch_multiple: the generator step draws this many times the batch of latents (sngan_projection's
                 and improved_wgan_training's ResNet CIFAR settings: 2).
             diagnostics_every: every this many G steps, log D's input-gradient norm at real, fake and
@@ -155,8 +160,7 @@ class GANTechnique(pl.LightningModule):
         )
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
         self.adversarial = build_loss(loss, **({"label_smoothing": label_smoothing} if label_smoothing else {}))
-        if channels_last:
-            self.to(memory_format=torch.channels_last)
+        self.use_channels_last(bool(channels_last))
 
         self.progress = TrainingProgress()  # saved with checkpoints; its images_seen positions the data stream
         self.stats = StatsWindow()
@@ -368,8 +372,14 @@ class GANTechnique(pl.LightningModule):
         """What `diagnostics.critic_diagnostics` measures of D, every `diagnostics_every` generator steps."""
         return critic_diagnostics(self.critic, real, fake, labels)
 
+    def use_channels_last(self, channels_last: bool) -> None:
+        """Put the networks' 4-D weights, and from now on the training batches, in channels_last or contiguous
+        memory format."""
+        self.channels_last = channels_last
+        self.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
     def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last and x.ndim == 4 else x
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.ndim == 4 else x
 
     # ------------------------------------------------------------------------------------ Lightning hooks
     def configure_optimizers(self):
@@ -405,7 +415,10 @@ class GANTechnique(pl.LightningModule):
     def setup(self, stage: str) -> None:
         self.connect_data(self.trainer.datamodule)
         # The device the module is about to move to (Lightning moves it after `setup`).
-        apply_backend_flags(self.trainer.strategy.root_device, self.hparams.cudnn_benchmark, self.hparams.allow_tf32)
+        device = self.trainer.strategy.root_device
+        apply_backend_flags(device, self.hparams.cudnn_benchmark, self.hparams.allow_tf32)
+        if self.hparams.channels_last is None:
+            self.use_channels_last(default_channels_last(device))
 
     def on_fit_start(self) -> None:
         ddp.require_unused_parameter_detection(self.trainer)
