@@ -57,13 +57,18 @@ def main_r1_critic_loss(self, real, fake):
     return terms
 
 
+# Each G step the same work in fit as in the plain loop (n_critic critic steps, contiguous unless `options` say
+# channels_last): WGAN without its reference code's bursts of 100 critic steps, which would also spend a short
+# measurement's G steps on critic steps.
+BUILD_DEFAULTS = {"data_shape": DATA_SHAPE, "architecture": "cnn", "channels_last": False}
+TECHNIQUE_DEFAULTS = {"wgan": {"critic_burst": False}}
+
+
 def build(technique: str, fused: bool, **options) -> GANTechnique:
     """The technique on SN-GAN's CNN unless `options` name another architecture; `fused=False` restores main's code
     path (one D pass per batch)."""
     pl.seed_everything(0, verbose=False)
-    # The memory format as given (contiguous unless `options` say channels_last), in fit as in the plain loop.
-    model = TECHNIQUES[technique](**{"data_shape": DATA_SHAPE, "architecture": "cnn", "channels_last": False,
-                                     **options})
+    model = TECHNIQUES[technique](**{**BUILD_DEFAULTS, **TECHNIQUE_DEFAULTS.get(technique, {}), **options})
     model.fused_critic = fused
     if not fused and isinstance(model, R1GAN):
         model.critic_loss = main_r1_critic_loss.__get__(model)

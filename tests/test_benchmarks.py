@@ -130,6 +130,13 @@ def test_the_gpu_check_reports_a_missing_extractor_as_skipped(tmp_path):
     assert "| lenet-fmnist | 64 | skipped: " in (tmp_path / "gpu_check.md").read_text()
 
 
+def test_the_benchmarks_build_wgan_without_critic_bursts_so_a_g_step_is_n_critic_critic_steps_as_in_the_plain_loop():
+    throughput = benchmark_module("throughput")
+    model = throughput.build("wgan", True, width=8)
+    assert not model.hparams.critic_burst and model.n_critic_at(0) == model.n_critic == 5
+    assert throughput.build("wgan", True, width=8, critic_burst=True).n_critic_at(0) == 100  # options still rule
+
+
 def test_the_plain_loop_takes_stylegan_ada_through_its_p_updates_and_its_dreg_steps():
     """The plain loop that the LightningModule is compared with does a StyleGANADA critic step's work beyond the
     losses: ADA moves p every ada_interval critic steps (its sums go through an idle one-device Trainer, so the loop
