@@ -29,7 +29,10 @@ from lightning_gans.errors import require
 from lightning_gans.nets import build_networks
 from lightning_gans.objectives.losses import build_loss
 from lightning_gans.techniques.acceleration import (
-    apply_backend_flags, check_compile_mode, compiled_forward, default_channels_last,
+    apply_backend_flags,
+    check_compile_mode,
+    compiled_forward,
+    default_channels_last,
 )
 from lightning_gans.techniques.loop_options import check_loop_options
 from lightning_gans.techniques.optimizers import build_optimizers
