@@ -37,6 +37,6 @@ def apply_backend_flags(device: torch.device, cudnn_benchmark: bool, allow_tf32:
 
 def default_channels_last(device: torch.device) -> bool:
     """Whether a technique with `channels_last: null` trains on `device` in channels_last memory format: on the CPU,
-    where oneDNN's convolutions ran faster in it for every CNN technique measured (README, Speed); elsewhere
+    where oneDNN's convolutions ran faster in it for most techniques and slower for none (README, Speed); elsewhere
     contiguous, the format the networks are built in (not measured on a GPU)."""
     return device.type == "cpu"
