@@ -2,10 +2,11 @@
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import torch
 
-from lightning_gans.data.sources import load_images
+from lightning_gans.data.sources import limit_choice, load_images, load_labels
 from lightning_gans.metrics.cache import fingerprint
 from lightning_gans.metrics.evaluation import held_out_metrics
 from lightning_gans.run.config import RunConfig
@@ -14,26 +15,56 @@ from lightning_gans.run.layout import RunLayout
 REFERENCE = "reference.json"  # in the bench directory: the real-data row, computed once per key of its images
 
 
-def real_data_reference(bench_dir: Path, run) -> dict:
-    """The image metrics of held-out real images against the reference of `run`'s protocol: the split the
+def real_data_reference(bench_dir: Path, runs: list) -> dict:
+    """The image metrics of held-out real images against the reference of the `runs`' protocol: the split the
     reference does not use, as many images as the protocol's num_samples (a seeded choice; all of the split when
-    it is smaller). No generator can be expected to do better than real data under the same protocol. Computed
-    once per bench and kept in reference.json with the key of its images and extractor: settings.json pins the
-    preset and overrides, not what a data root or the evaluator's weights file holds, so another key recomputes it."""
-    config = RunConfig.read(RunLayout(run.run_dir))
-    data, fid = config.data_module(), config.fid_protocol
+    it is smaller). No generator can be expected to do better than real data under the same protocol. Where some
+    runs are conditional, their labels also give the real images' intra-class FID and the classifier's accuracy on
+    them. Computed once per bench and kept in reference.json with the key of its images and extractor:
+    settings.json pins the preset and overrides, not what a data root or the evaluator's weights file holds, so
+    another key recomputes it."""
+    config, data = protocol_of(runs)
+    fid = config.fid_protocol
     device = "cuda" if torch.cuda.is_available() else "cpu"
     extractor = fid.build_extractor().to(device)
-    real = fid.reference(data)  # as the runs' FIDCallback
+    real = fid.reference(data, data.num_classes)  # as the runs' FIDCallback
     held_out_split = "test" if fid.reference_split == "train" else "train"
     images = load_images(data.dataset, data.root, held_out_split == "train", data.resolution, fid.num_samples, fid.seed)
     key = f"{real.key(extractor)}-held-out-{fingerprint(images, fid.seed)}"
+    labels, described = held_out_labels(data, held_out_split, fid) if data.conditional else (None, "")
+    if labels is not None:  # conditional runs: the real row gets their intra-class FID and class accuracy too
+        key += f"-labels-{fingerprint(labels, fid.seed)}"
     path = bench_dir / REFERENCE
     if path.is_file() and (kept := json.loads(path.read_text())).get("key") == key:
         return kept
     statistics = real.load_or_compute(extractor, fid.batch_size, device)  # the runs' cached statistics
     metrics = held_out_metrics(images, extractor, statistics, fid.reference_split, fid.seed, fid.batch_size,
-                               fid.kid_subset_size, device)
-    reference = {"images": f"{len(images):,} {data.dataset} {held_out_split} images", "key": key, **metrics}
+                               fid.kid_subset_size, device, labels, data.dataset)
+    reference = {"images": f"{len(images):,} {data.dataset} {held_out_split} images{described}", "key": key, **metrics}
     path.write_text(json.dumps(reference, indent=2) + "\n")
     return reference
+
+
+def protocol_of(runs: list):
+    """(RunConfig, data module) of the first conditional run, else of the first run: the runs of a bench share one
+    image protocol, and a conditional run's data also holds the labels (an unconditional reference row has none)."""
+    first = None
+    for run in runs:
+        config = RunConfig.read(RunLayout(run.run_dir))
+        data = config.data_module()
+        if data.conditional:
+            return config, data
+        first = first or (config, data)
+    return first
+
+
+def held_out_labels(data, split: str, fid) -> tuple[Optional[torch.Tensor], str]:
+    """The labels of the held-out images that `load_images` chooses from `split` (the same seeded choice), and what
+    the real row's description adds: their class metrics need 2 images of every class, as the reference's do
+    (`RealStatistics.require_two_a_class`); with fewer, no labels, and the description says why."""
+    labels = load_labels(data.dataset, data.root, split == "train")
+    labels = labels[limit_choice(len(labels), fid.num_samples, fid.seed)]
+    counts = torch.bincount(labels, minlength=data.num_classes)
+    if counts.min() < 2:
+        return None, f" (no class metrics: {int(counts.min())} of class {int(counts.argmin())}, fewer than 2)"
+    return labels, " with their labels"

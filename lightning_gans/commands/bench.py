@@ -68,7 +68,7 @@ def main(argv: list[str]) -> None:
     finished = [run for run in runs if run.finished]
     report = None
     if finished:
-        reference = real_data_reference(bench_dir, finished[0]) if preset.is_image_preset else None
+        reference = real_data_reference(bench_dir, finished) if preset.is_image_preset else None
         report = write_report(bench_dir, args.preset, preset, finished, extra, args.parallel, reference)
     print(f"lightning-gans bench: {len(finished)} of {len(runs)} runs finished, {time.perf_counter() - start:.0f} s; "
           f"results in {bench_dir}")

@@ -150,14 +150,22 @@ def class_metrics(fake: torch.Tensor, labels: torch.Tensor, extractor: nn.Module
 
 
 def held_out_metrics(images: torch.Tensor, extractor: nn.Module, real: dict[str, torch.Tensor], reference_split: str,
-                     seed: int = 0, batch_size: int = 250, kid_subset_size: int = 1000, device="cpu") -> dict[str, float]:
+                     seed: int = 0, batch_size: int = 250, kid_subset_size: int = 1000, device="cpu",
+                     labels: Optional[torch.Tensor] = None, dataset: Optional[str] = None) -> dict[str, float]:
     """`image_metrics` with real uint8 images (N, C, H, W) in place of N generated samples (the protocol label
-    carries N = len(images)): what a generator that reproduces the data distribution scores under this protocol."""
+    carries N = len(images)): what a generator that reproduces the data distribution scores under this protocol.
+    With the images' `labels` (N,) of `dataset` also their `class_metrics`, as a conditional generator's: the
+    intra-class FID of real images and the classifier's own accuracy on them."""
     rank, world_size = rank_and_world_size()
     start, stop = rank_share(len(images), rank, world_size)
     batches = (to_float(batch) for batch in images[start:stop].split(batch_size))
     features, class_counts = features_and_class_counts(extractor, batches, device)
-    return feature_metrics(features, class_counts, extractor, real, reference_split, len(images), seed, kid_subset_size)
+    metrics = feature_metrics(features, class_counts, extractor, real, reference_split, len(images), seed,
+                              kid_subset_size)
+    if labels is not None:
+        metrics.update(class_metrics(features, labels[start:stop].to(features.device), extractor, real,
+                                     reference_split, len(images), classifies_labels_of(extractor, dataset)))
+    return metrics
 
 
 def feature_metrics(fake: torch.Tensor, class_counts: Optional[torch.Tensor], extractor: nn.Module,

@@ -114,12 +114,12 @@ def test_the_real_data_row_is_computed_once_per_bench_and_again_for_other_images
     bench_dir = tmp_path / "bench"
     bench_dir.mkdir()
     first_root = write_fashion_mnist(tmp_path / "first", n_train=40, n_test=40, seed=0)
-    first = real_data_reference(bench_dir, finished_run(tmp_path / "run", first_root))
+    first = real_data_reference(bench_dir, [finished_run(tmp_path / "run", first_root)])
     seen = extractor.images_seen
-    assert real_data_reference(bench_dir, finished_run(tmp_path / "rerun", first_root)) == first
+    assert real_data_reference(bench_dir, [finished_run(tmp_path / "rerun", first_root)]) == first
     assert extractor.images_seen == seen
     other_root = write_fashion_mnist(tmp_path / "other", n_train=40, n_test=40, seed=1)
-    other = real_data_reference(bench_dir, finished_run(tmp_path / "other-run", other_root))
+    other = real_data_reference(bench_dir, [finished_run(tmp_path / "other-run", other_root)])
     assert extractor.images_seen == 2 * seen and other["fid/moments_40_train"] != first["fid/moments_40_train"]
     assert json.loads((bench_dir / "reference.json").read_text()) == other
 

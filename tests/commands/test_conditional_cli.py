@@ -6,16 +6,21 @@ import csv
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+import yaml
 from conftest import QUIET, REPO
 from PIL import Image
 
+from lightning_gans.bench.reference import real_data_reference
 from lightning_gans.commands.evaluate import evaluate
 from lightning_gans.commands.generate import to_uint8
 from lightning_gans.commands.main import main
+from lightning_gans.data.sources import limit_choice, load_images, load_labels
+from lightning_gans.data.stream import to_float
 from lightning_gans.metrics.extractor_classifier import train_classifier
 from lightning_gans.metrics.sampling import latents_for_indices
 from lightning_gans.run.config import RunConfig
@@ -129,3 +134,41 @@ def test_too_few_fid_samples_for_the_classes_stop_fit_before_its_run_directory(c
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-2000:]
     assert "fid.num_samples=19" in result.stderr and "use at least 20" in result.stderr
     assert not (tmp_path / "sngan").exists()
+
+
+def run_with(run, directory, **changes) -> SimpleNamespace:
+    """A bench run whose config.yaml is `run`'s with `changes` ({"fid.num_samples": 64, ...}) applied."""
+    values = yaml.safe_load((run / "config.yaml").read_text())
+    for dotted, value in changes.items():
+        section, name = dotted.split(".")
+        (values[section].get("init_args", values[section]))[name] = value
+    directory.mkdir()
+    (directory / "config.yaml").write_text(yaml.safe_dump(values))
+    return SimpleNamespace(run_dir=directory)
+
+
+def test_the_bench_real_data_row_of_conditional_runs_adds_the_held_out_images_class_metrics(conditional_run, tmp_path):
+    """All 64 of the tests' test images, 3 or more of each class; an unconditional run listed first (the reference row
+    of fmnist-cond) has no labels: the conditional run's protocol is the one scored."""
+    run, _ = conditional_run
+    runs = [run_with(run, tmp_path / "uncond", **{"fid.num_samples": 64, "data.conditional": False}),
+            run_with(run, tmp_path / "cond", **{"fid.num_samples": 64})]
+    reference = real_data_reference(tmp_path, runs)
+    assert reference["images"] == "64 fashion_mnist test images with their labels"
+    values = yaml.safe_load((runs[1].run_dir / "config.yaml").read_text())
+    seed, root = values["fid"]["seed"], values["data"]["init_args"]["root"]
+    images = load_images("fashion_mnist", root, False, 32, 64, seed)  # the held-out images, as the row chooses them
+    chosen = limit_choice(64, 64, seed)
+    extractor = RunConfig.read(RunLayout(runs[1].run_dir)).fid_protocol.build_extractor()
+    with torch.no_grad():
+        predicted = extractor.classify_features(extractor(to_float(images))).argmax(1)
+    expected = (predicted == load_labels("fashion_mnist", root, False)[chosen]).double().mean()
+    assert reference["classes/accuracy_lenet-fmnist_64"] == pytest.approx(float(expected), abs=1e-12)
+    assert reference["ifid/lenet-fmnist_64_train"] > 0
+
+
+def test_held_out_images_with_fewer_than_two_of_a_class_give_the_real_row_no_class_metrics(conditional_run, tmp_path):
+    """The run's own protocol: 40 of the 64 test images, 1 of class 7 among them."""
+    reference = real_data_reference(tmp_path, [run_with(conditional_run[0], tmp_path / "cond")])
+    assert reference["images"] == "40 fashion_mnist test images (no class metrics: 1 of class 7, fewer than 2)"
+    assert f"fid/{PROTOCOL}" in reference and not any(key.startswith(("ifid/", "classes/accuracy")) for key in reference)

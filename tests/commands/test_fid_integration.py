@@ -82,7 +82,7 @@ def assert_shares(metrics, num_fakes, num_reals=64):
 
 def test_the_bench_real_data_row_scores_held_out_images_under_the_runs_protocol(trained_run, tmp_path):
     run, cache = trained_run
-    reference = real_data_reference(tmp_path, SimpleNamespace(run_dir=run))
+    reference = real_data_reference(tmp_path, [SimpleNamespace(run_dir=run)])
     assert len(list(cache.glob(STATISTICS))) == 1  # the training's entry
     assert reference["images"] == "101 fashion_mnist train images"  # the split the test-split reference leaves out
     assert float(reference[f"fid/{PROTOCOL}"]) > 0 and "classes/covered_lenet-fmnist_101" in reference

@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from conditional_doubles import FirstPixelClassifier, conditional_images
+from conditional_doubles import SIDE, FirstPixelClassifier, conditional_images
 from conftest import ChannelMoments, one_line_config_error, write_fashion_mnist
 
 from lightning_gans.data.sources import load_labels
-from lightning_gans.metrics.evaluation import image_metrics, toy_metrics
+from lightning_gans.metrics.evaluation import held_out_metrics, image_metrics, toy_metrics
 from lightning_gans.metrics.fid import fid_features_to_statistics, fid_metric
 from lightning_gans.metrics.protocol import FIDProtocol
 from lightning_gans.metrics.reference import RealStatistics, class_sums
@@ -81,6 +81,32 @@ def test_a_classifier_of_another_dataset_gives_no_class_accuracy_but_the_intra_c
     assert ACCURACY not in metrics and metrics[IFID] == conditional_metrics(miss=False)[IFID]
 
 
+def mislabelled() -> torch.Tensor:
+    """The real side's labels, the first quarter of them replaced by the next class."""
+    labels = real_side()[2]
+    return torch.where(torch.arange(N) < N // 4, (labels + 1) % CLASSES, labels)
+
+
+def held_out_class_metrics() -> dict[str, float]:
+    """The real side's own images as held-out images with the `mislabelled` labels."""
+    real, features, _ = real_side()
+    return held_out_metrics(features.reshape(-1, 1, SIDE, SIDE), FirstPixelClassifier(CLASSES), real, "train",
+                            batch_size=32, labels=mislabelled(), dataset=FirstPixelClassifier.dataset)
+
+
+def test_held_out_real_images_get_the_class_metrics_of_their_labels():
+    """The bench's real-data row of a conditional bench: real images in place of fakes, their labels in place of the
+    sampled ones."""
+    real, features, labels = real_side()
+    metrics = held_out_metrics(features.reshape(-1, 1, SIDE, SIDE), FirstPixelClassifier(CLASSES), real, "train",
+                               batch_size=32, labels=labels, dataset=FirstPixelClassifier.dataset)
+    assert metrics[IFID] == pytest.approx(0, abs=1e-3) and metrics[ACCURACY] == 1.0  # each class is its own reference
+    expected = torch.stack([fid_metric(fid_features_to_statistics(features[labels == k]),
+                                       features[mislabelled() == k]).compute() for k in range(CLASSES)]).mean()
+    assert held_out_class_metrics()[ACCURACY] == 0.75
+    assert held_out_class_metrics()[IFID] == pytest.approx(float(expected), rel=1e-5) and expected > 0.01
+
+
 def test_an_unconditional_generator_gets_no_class_metrics():
     metrics = image_metrics(lambda z: conditional_images(z, torch.zeros(len(z), dtype=torch.int64)),
                             FirstPixelClassifier(CLASSES), real_side()[0], "train", N, LATENT)
@@ -99,16 +125,16 @@ def one_of_two_processes(rank: int, directory: Path) -> None:
     """Rank `rank` of a gloo group of 2: saves its conditional metrics to `directory/rank<rank>.pt`."""
     dist.init_process_group("gloo", init_method=f"file://{directory / 'rendezvous'}", rank=rank, world_size=2)
     try:
-        torch.save({"miss": conditional_metrics(miss=True), "hit": conditional_metrics(miss=False)},
-                   directory / f"rank{rank}.pt")
+        torch.save({"miss": conditional_metrics(miss=True), "hit": conditional_metrics(miss=False),
+                    "held_out": held_out_class_metrics()}, directory / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
 
 def test_intra_class_fid_and_class_accuracy_are_equal_on_one_and_two_processes(tmp_path):
     mp.spawn(one_of_two_processes, args=(tmp_path,), nprocs=2)
-    for case, miss in (("miss", True), ("hit", False)):
-        single = conditional_metrics(miss)
+    for case, single in (("miss", conditional_metrics(True)), ("hit", conditional_metrics(False)),
+                         ("held_out", held_out_class_metrics())):
         for rank in range(2):
             both = torch.load(tmp_path / f"rank{rank}.pt")[case]
             assert both[ACCURACY] == single[ACCURACY]
