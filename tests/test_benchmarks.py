@@ -17,6 +17,7 @@ import torch
 from conftest import REPO, write_fashion_mnist
 
 from lightning_gans.metrics.extractor_classifier import DomainClassifier, save_weights
+from lightning_gans.nets.standard import build_cnn
 from lightning_gans.techniques import TECHNIQUES
 
 # The scripts: the modules with a main block (the others, like syncs.py, are what scripts share).
@@ -170,3 +171,20 @@ def test_the_gpu_check_counts_a_host_sync_per_item_call():
     with counter:
         x[0].item()
     assert counter.calls == 6
+
+
+def test_the_conditioning_speed_reads_how_far_each_class_gain_and_bias_moved_from_its_label_blind_start(tmp_path, capsys):
+    speed = benchmark_module("conditioning_speed")
+    generator, _ = build_cnn((1, 32, 32), latent_dim=8, width=4, dropout=0.0, num_classes=3)
+    state = {f"generator.{key}": value for key, value in generator.state_dict().items()}
+    norms = speed.conditional_norms(state)
+    assert len(norms) == 4  # the CNN generator's BatchNorms: after the dense layer and after each deconvolution
+    state[f"{norms[0]}.gain.weight"][1] += 0.25  # class 1's gains in the first: a change and a spread
+    state[f"{norms[0]}.bias.weight"][:, 0] = -0.5  # every class's first bias: a change, no spread
+    (tmp_path / "checkpoints").mkdir()
+    torch.save({"state_dict": state, "hyper_parameters": {"lr_g": 2e-4}}, tmp_path / "checkpoints" / "g0000010.ckpt")
+    speed.main([str(tmp_path)])
+    # per channel of the first: class 1 is 0.25 - 0.25 / 3 from the classes' mean, the other two 0.25 / 3 each
+    channels, entries = state[f"{norms[0]}.gain.weight"].shape[1], sum(state[f"{n}.gain.weight"].numel() for n in norms)
+    spread = channels * (0.25 - 0.25 / 3 + 2 * 0.25 / 3) / entries
+    assert capsys.readouterr().out.splitlines()[-1] == f"| 10 | 0.002 | 0.2500 | 0.5000 | {spread:.4f} | 0.0000 |"
