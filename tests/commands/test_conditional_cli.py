@@ -148,17 +148,18 @@ def run_with(run, directory, **changes) -> SimpleNamespace:
 
 
 def test_the_bench_real_data_row_of_conditional_runs_adds_the_held_out_images_class_metrics(conditional_run, tmp_path):
-    """All 64 of the tests' test images, 3 or more of each class; an unconditional run listed first (the reference row
-    of fmnist-cond) has no labels: the conditional run's protocol is the one scored."""
+    """A protocol of 100 images, more than the 64 of the tests' test split: all of it is scored, 3 or more of each
+    class. An unconditional run listed first (the reference row of fmnist-cond) has no labels: the conditional run's
+    protocol is the one scored."""
     run, _ = conditional_run
-    runs = [run_with(run, tmp_path / "uncond", **{"fid.num_samples": 64, "data.conditional": False}),
-            run_with(run, tmp_path / "cond", **{"fid.num_samples": 64})]
+    runs = [run_with(run, tmp_path / "uncond", **{"fid.num_samples": 100, "data.conditional": False}),
+            run_with(run, tmp_path / "cond", **{"fid.num_samples": 100})]
     reference = real_data_reference(tmp_path, runs)
     assert reference["images"] == "64 fashion_mnist test images with their labels"
     values = yaml.safe_load((runs[1].run_dir / "config.yaml").read_text())
     seed, root = values["fid"]["seed"], values["data"]["init_args"]["root"]
-    images = load_images("fashion_mnist", root, False, 32, 64, seed)  # the held-out images, as the row chooses them
-    chosen = limit_choice(64, 64, seed)
+    chosen = limit_choice(64, 64, seed)  # the held-out images, in the order the row chooses them
+    images = load_images("fashion_mnist", root, False, 32)[chosen]
     extractor = RunConfig.read(RunLayout(runs[1].run_dir)).fid_protocol.build_extractor()
     with torch.no_grad():
         predicted = extractor.classify_features(extractor(to_float(images))).argmax(1)
