@@ -30,11 +30,12 @@ def conditional_norms(state_dict: dict[str, torch.Tensor]) -> list[str]:
 def class_parameter_changes(state_dict: dict[str, torch.Tensor]) -> dict[str, float]:
     """"<gain|bias> max": the largest |value - start| over every class and channel of every conditional BatchNorm,
     "<gain|bias> spread": the mean over their entries of |value - its mean over the classes|."""
+    prefixes = conditional_norms(state_dict)
+    if not prefixes:
+        raise SystemExit("no class-conditional BatchNorm in this checkpoint's generator: is the run conditional?")
     changes = {}
     for kind, start in STARTS.items():
-        tables = [state_dict[f"{prefix}.{kind}.weight"].float() for prefix in conditional_norms(state_dict)]
-        if not tables:
-            raise SystemExit("no class-conditional BatchNorm in this checkpoint's generator: is the run conditional?")
+        tables = [state_dict[f"{prefix}.{kind}.weight"].float() for prefix in prefixes]
         changes[f"{kind} max"] = max(float((table - start).abs().max()) for table in tables)
         spread = torch.cat([(table - table.mean(0)).abs().flatten() for table in tables])
         changes[f"{kind} spread"] = float(spread.mean())

@@ -6,9 +6,9 @@ from typing import Optional
 
 import torch
 
-from lightning_gans.data.sources import limit_choice, load_images, load_labels
 from lightning_gans.metrics.cache import fingerprint
 from lightning_gans.metrics.evaluation import held_out_metrics
+from lightning_gans.metrics.reference import RealStatistics
 from lightning_gans.run.config import RunConfig
 from lightning_gans.run.layout import RunLayout
 
@@ -29,11 +29,11 @@ def real_data_reference(bench_dir: Path, runs: list) -> dict:
     extractor = fid.build_extractor().to(device)
     real = fid.reference(data, data.num_classes)  # as the runs' FIDCallback
     held_out_split = "test" if fid.reference_split == "train" else "train"
-    split = load_images(data.dataset, data.root, held_out_split == "train", data.resolution)
-    chosen = limit_choice(len(split), min(fid.num_samples, len(split)), fid.seed)  # a smaller split: all of it
-    images = split[chosen]
+    # The reference's own seeded choice of num_samples images of a split (all of a smaller one), with their labels.
+    held_out = RealStatistics(data.dataset, data.root, held_out_split, data.resolution, fid.num_samples, fid.seed)
+    images = held_out.images
     key = f"{real.key(extractor)}-held-out-{fingerprint(images, fid.seed)}"
-    labels, described = held_out_labels(data, held_out_split, chosen) if data.conditional else (None, "")
+    labels, described = held_out_labels(held_out, data.num_classes) if data.conditional else (None, "")
     if labels is not None:  # conditional runs: the real row gets their intra-class FID and class accuracy too
         key += f"-labels-{fingerprint(labels, fid.seed)}"
     path = bench_dir / REFERENCE
@@ -60,12 +60,11 @@ def protocol_of(runs: list):
     return first
 
 
-def held_out_labels(data, split: str, chosen: torch.Tensor) -> tuple[Optional[torch.Tensor], str]:
-    """The labels of the held-out images (the indices `chosen` of `split`), and what the real row's description
-    adds: their class metrics need 2 images of every class, as the reference's do
-    (`RealStatistics.require_two_a_class`); with fewer, no labels, and the description says why."""
-    labels = load_labels(data.dataset, data.root, split == "train")[chosen]
-    counts = torch.bincount(labels, minlength=data.num_classes)
+def held_out_labels(held_out: RealStatistics, num_classes: int) -> tuple[Optional[torch.Tensor], str]:
+    """The labels of the held-out images, and what the real row's description adds: their class metrics need 2
+    images of every class, as the reference's do (`RealStatistics.require_two_a_class`); with fewer, no labels,
+    and the description says why."""
+    counts = torch.bincount(held_out.labels, minlength=num_classes)
     if counts.min() < 2:
         return None, f" (no class metrics: {int(counts.min())} of class {int(counts.argmin())}, fewer than 2)"
-    return labels, " with their labels"
+    return held_out.labels, " with their labels"
